@@ -1,0 +1,305 @@
+"""The checkpoint cache: one folder per config, keyed by a stable hash of it.
+
+Each entry holds ``model.safetensors`` (tensors only — no pickle anywhere), ``config.json``,
+``metrics.json`` and ``history.json``. An entry is written into a temporary folder and renamed
+into place, so a crash never leaves half an entry; a lock file stops two processes from
+training the same config at once. Nobody else in the package reads or writes these files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
+
+from .config import ConfigError, TrainConfig
+from .models import DEFAULT_IMAGE_SHAPE, Autoencoder, build_model
+from .train import FitResult, ProgressCallback, fit
+
+try:  # POSIX advisory locks; on Windows concurrent training is simply not guarded.
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+CACHE_ENV = "JLML_CACHE_DIR"
+MODEL_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.json"
+HISTORY_FILE = "history.json"
+ENTRY_FILES = (MODEL_FILE, CONFIG_FILE, METRICS_FILE, HISTORY_FILE)
+
+
+class CheckpointError(RuntimeError):
+    """A cache entry that cannot be used; the message names the folder and what to do."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One cached model, as listed (nothing loaded but its small JSON files)."""
+
+    path: Path
+    config: TrainConfig
+    metrics: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        return self.config.key()
+
+    @property
+    def label(self) -> str:
+        """Short human name for menus: kind, architecture, latent size, loss, weights."""
+        c = self.config
+        text = f"{c.kind.upper()} · {c.arch} · z={c.latent_dim} · {c.loss}"
+        if c.dataset != "mnist":
+            text = f"{c.dataset} · {text}"
+        if c.kl_weight != 1.0 or c.reconstruction_weight != 1.0 or c.loss_reduction != "sum":
+            text += f" · w={c.reconstruction_weight:g}/{c.kl_weight:g} ({c.loss_reduction})"
+        return text
+
+
+def default_cache_dir() -> Path:
+    """$JLML_CACHE_DIR, else ~/.cache/jlml/checkpoints — where user-trained models go."""
+    if env := os.environ.get(CACHE_ENV):
+        return Path(env)
+    return Path.home() / ".cache" / "jlml" / "checkpoints"
+
+
+def zoo_dir() -> Path:
+    """The pre-trained model zoo shipped with the project (read-only at run time)."""
+    return Path(__file__).resolve().parent.parent / "checkpoints"
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError as error:
+        raise CheckpointError(f"{path.parent}: {path.name} is missing.") from error
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{path} is not valid JSON ({error}).") from error
+
+
+class CheckpointStore:
+    """A folder of cached models.
+
+    Args:
+        root: the folder; created on first write.
+        read_only: refuse to write (used for the shipped zoo).
+    """
+
+    def __init__(self, root: Path | str, *, read_only: bool = False) -> None:
+        self.root = Path(root)
+        self.read_only = read_only
+
+    def __repr__(self) -> str:
+        return f"CheckpointStore({str(self.root)!r}, read_only={self.read_only})"
+
+    def path_for(self, config: TrainConfig) -> Path:
+        """Folder an entry for `config` lives in (whether or not it exists)."""
+        return self.root / config.slug()
+
+    def contains(self, config: TrainConfig) -> bool:
+        return (self.path_for(config) / MODEL_FILE).is_file()
+
+    def save(
+        self, config: TrainConfig, result: FitResult, extra: dict[str, Any] | None = None
+    ) -> Path:
+        """Write an entry atomically: all files into a temp folder, then one rename.
+
+        Args:
+            config: the config the model was trained with.
+            result: output of `fit`.
+            extra: more JSON-ready facts for metrics.json (e.g. data checksums).
+
+        Returns:
+            The entry's folder.
+        """
+        if self.read_only:
+            raise CheckpointError(f"{self.root} is read-only.")
+        self.root.mkdir(parents=True, exist_ok=True)
+        final = self.path_for(config)
+        staging = Path(tempfile.mkdtemp(prefix=f".{config.key()}-", dir=self.root))
+        try:
+            state = {k: v.detach().cpu().contiguous() for k, v in result.model.state_dict().items()}
+            metadata = {
+                "config": config.to_json(),
+                "image_shape": json.dumps(list(result.model.image_shape)),
+            }
+            save_file(state, str(staging / MODEL_FILE), metadata=metadata)
+            _write_json(staging / CONFIG_FILE, config.to_dict())
+            _write_json(staging / METRICS_FILE, {**result.metrics, **(extra or {})})
+            _write_json(staging / HISTORY_FILE, result.history)
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(staging, final)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return final
+
+    def update_metrics(self, config: TrainConfig, metrics: dict[str, Any]) -> None:
+        """Merge `metrics` into an entry's metrics.json (atomically)."""
+        path = self.path_for(config) / METRICS_FILE
+        merged = {**_read_json(path), **metrics}
+        tmp = path.with_suffix(".json.tmp")
+        _write_json(tmp, merged)
+        os.replace(tmp, path)
+
+    def entries(self) -> list[Entry]:
+        """Every readable entry, sorted by folder name; damaged ones are skipped."""
+        if not self.root.is_dir():
+            return []
+        found = []
+        for folder in sorted(self.root.iterdir()):
+            if folder.name.startswith(".") or not (folder / MODEL_FILE).is_file():
+                continue
+            with contextlib.suppress(CheckpointError, ConfigError, TypeError):
+                found.append(self.read_entry(folder))
+        return found
+
+    def read_entry(self, folder: Path) -> Entry:
+        """Config and metrics of the entry in `folder`."""
+        try:
+            config = TrainConfig.from_dict(_read_json(folder / CONFIG_FILE))
+        except (ConfigError, TypeError) as error:
+            raise CheckpointError(
+                f"{folder}: config.json is not a valid config ({error})."
+            ) from error
+        metrics_path = folder / METRICS_FILE
+        metrics = _read_json(metrics_path) if metrics_path.exists() else {}
+        return Entry(folder, config, metrics)
+
+    def load(self, config: TrainConfig) -> Autoencoder:
+        """Rebuild the model from its config and load its weights (eval mode, CPU)."""
+        return load_model(self.path_for(config))
+
+    def history(self, config: TrainConfig) -> list[dict[str, float]]:
+        path = self.path_for(config) / HISTORY_FILE
+        return _read_json(path) if path.exists() else []
+
+    def delete(self, config: TrainConfig) -> bool:
+        """Remove an entry; returns False if there was none."""
+        if self.read_only:
+            raise CheckpointError(f"{self.root} is read-only.")
+        path = self.path_for(config)
+        if not path.exists():
+            return False
+        trash = Path(tempfile.mkdtemp(prefix=".deleted-", dir=self.root))
+        os.replace(path, trash / path.name)  # vanish atomically, then clean up
+        shutil.rmtree(trash, ignore_errors=True)
+        return True
+
+    @contextlib.contextmanager
+    def lock(self, config: TrainConfig) -> Iterator[None]:
+        """Hold an exclusive lock for `config` across processes (POSIX)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        lock_path = self.root / f".{config.key()}.lock"
+        with open(lock_path, "a+") as handle:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                if fcntl is not None:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def load_model(folder: Path | str) -> Autoencoder:
+    """Load the model stored in an entry folder, checking every tensor's name and shape.
+
+    Raises:
+        CheckpointError: missing or damaged files, or weights that do not fit the config.
+    """
+    folder = Path(folder)
+    config = CheckpointStore(folder.parent).read_entry(folder).config
+    try:
+        state = load_file(str(folder / MODEL_FILE))
+        image_shape = _image_shape_of(folder / MODEL_FILE)
+    except FileNotFoundError as error:
+        raise CheckpointError(f"{folder}: {MODEL_FILE} is missing; delete the folder.") from error
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CheckpointError(
+            f"{folder}/{MODEL_FILE} is damaged ({error}); delete the folder and train again."
+        ) from error
+    try:
+        model = build_model(config, image_shape)
+    except (KeyError, ValueError) as error:
+        raise CheckpointError(f"{folder}: cannot rebuild the model ({error}).") from error
+    expected = model.state_dict()
+    problems = [
+        f"{name}: expected {tuple(t.shape)}, found "
+        + (str(tuple(state[name].shape)) if name in state else "nothing")
+        for name, t in expected.items()
+        if name not in state or state[name].shape != t.shape
+    ]
+    problems += [f"{name}: unexpected tensor" for name in state.keys() - expected.keys()]
+    if problems:
+        raise CheckpointError(
+            f"{folder}: weights do not match the config: " + "; ".join(problems[:5])
+        )
+    model.load_state_dict(state)
+    return model.eval()
+
+
+def _image_shape_of(model_file: Path) -> tuple[int, int, int]:
+    """The (C, H, W) image shape recorded in a checkpoint's safetensors metadata."""
+    with safe_open(str(model_file), framework="pt") as handle:
+        metadata = handle.metadata() or {}
+    shape = json.loads(metadata.get("image_shape", "null")) or DEFAULT_IMAGE_SHAPE
+    return (int(shape[0]), int(shape[1]), int(shape[2]))
+
+
+def default_stores() -> list[CheckpointStore]:
+    """Where models are looked up, in order: the shipped zoo, then the user's cache."""
+    return [CheckpointStore(zoo_dir(), read_only=True), CheckpointStore(default_cache_dir())]
+
+
+def find(
+    config: TrainConfig, stores: list[CheckpointStore] | None = None
+) -> CheckpointStore | None:
+    """The first store that holds a model for `config`, or None."""
+    return next((s for s in stores or default_stores() if s.contains(config)), None)
+
+
+def get_or_train(
+    config: TrainConfig,
+    *,
+    stores: list[CheckpointStore] | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> Autoencoder:
+    """The cached model for `config`, training and caching it first if nobody has.
+
+    Args:
+        config: what to load or train.
+        stores: where to look, in order; the last writable one receives new models.
+            Defaults to `default_stores()`.
+        on_progress: passed to `fit` if training is needed.
+
+    Returns:
+        The model in eval mode on the CPU.
+    """
+    stores = stores if stores is not None else default_stores()
+    if (store := find(config, stores)) is not None:
+        return store.load(config)
+    writable = [s for s in stores if not s.read_only]
+    if not writable:
+        raise CheckpointError("No writable checkpoint store to train into.")
+    target = writable[-1]
+    with target.lock(config):
+        if target.contains(config):  # another process finished it while we waited
+            return target.load(config)
+        result = fit(config, on_progress=on_progress)
+        target.save(config, result)
+    return target.load(config)

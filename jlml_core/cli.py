@@ -1,0 +1,383 @@
+"""Command line: ``python -m jlml_core`` or ``jlml``.
+
+    jlml train --kind vae --arch cnn_shallow --latent-dim 2 --epochs 1 --seed 1
+    jlml list
+    jlml evaluate --model <key or folder>
+    jlml sample --model <key> --out samples.png
+
+Bad arguments exit with status 2 and one line saying what to change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import architectures, checkpoints
+from .config import ConfigError, TrainConfig
+from .data import DataError, load_split, resolve_dataset_dir
+from .train import Progress
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A user mistake; printed as one line, exit status 2."""
+
+
+def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = TrainConfig()
+    group = parser.add_argument_group("model and training")
+    group.add_argument(
+        "--dataset",
+        default=defaults.dataset,
+        help="mnist, fashion-mnist, or a folder of IDX files (default: %(default)s)",
+    )
+    group.add_argument(
+        "--kind",
+        choices=["ae", "vae"],
+        default=defaults.kind,
+        help="plain autoencoder or VAE (default: %(default)s)",
+    )
+    group.add_argument(
+        "--arch",
+        default=defaults.arch,
+        help="encoder/decoder pair: dense, cnn_shallow, cnn_deep or a registered "
+        "one (default: %(default)s)",
+    )
+    group.add_argument(
+        "--latent-dim",
+        type=int,
+        default=defaults.latent_dim,
+        help="size of the code, 1..256 (default: %(default)s)",
+    )
+    group.add_argument(
+        "--hidden-dim",
+        type=int,
+        default=None,
+        help="width of the dense hidden layer (default: the architecture's)",
+    )
+    group.add_argument(
+        "--loss",
+        choices=["bce", "mse", "cb"],
+        default=defaults.loss,
+        help="reconstruction loss (default: %(default)s)",
+    )
+    group.add_argument(
+        "--reconstruction-weight",
+        type=float,
+        default=defaults.reconstruction_weight,
+        help="(default: %(default)s)",
+    )
+    group.add_argument(
+        "--kl-weight",
+        type=float,
+        default=defaults.kl_weight,
+        help="beta; ignored for an AE (default: %(default)s)",
+    )
+    group.add_argument(
+        "--loss-reduction",
+        choices=["sum", "mean"],
+        default=defaults.loss_reduction,
+        help="sum = proper ELBO; mean = the original project's per-pixel "
+        "weighting (default: %(default)s)",
+    )
+    group.add_argument("--epochs", type=int, default=defaults.epochs, help="(default: %(default)s)")
+    group.add_argument(
+        "--batch-size", type=int, default=defaults.batch_size, help="(default: %(default)s)"
+    )
+    group.add_argument(
+        "--lr",
+        type=float,
+        default=defaults.learning_rate,
+        help="Adam learning rate (default: %(default)s)",
+    )
+    group.add_argument(
+        "--schedule",
+        choices=["constant", "cosine"],
+        default=defaults.schedule,
+        help="learning-rate schedule (default: %(default)s)",
+    )
+    group.add_argument("--seed", type=int, default=defaults.seed, help="(default: %(default)s)")
+    group.add_argument(
+        "--train-subset", type=int, default=None, help="train on the first N training images only"
+    )
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """Build and validate a config from parsed arguments; unknown architecture is an error."""
+    try:
+        architectures.get_architecture(args.arch)
+    except KeyError as error:
+        raise CliError(error.args[0]) from error
+    try:
+        return TrainConfig(
+            dataset=args.dataset,
+            kind=args.kind,
+            arch=args.arch,
+            latent_dim=args.latent_dim,
+            hidden_dim=args.hidden_dim,
+            loss=args.loss,
+            reconstruction_weight=args.reconstruction_weight,
+            kl_weight=args.kl_weight,
+            loss_reduction=args.loss_reduction,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.lr,
+            schedule=args.schedule,
+            seed=args.seed,
+            train_subset=args.train_subset,
+        )
+    except ConfigError as error:
+        raise CliError(str(error)) from error
+
+
+def _stores(args: argparse.Namespace) -> list[checkpoints.CheckpointStore]:
+    stores = checkpoints.default_stores()
+    if getattr(args, "cache_dir", None):
+        stores[-1] = checkpoints.CheckpointStore(args.cache_dir)
+    return stores
+
+
+class _ProgressBar:
+    """tqdm bar over all training steps, with the running loss terms as its postfix."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def __call__(self, progress: Progress) -> None:
+        from tqdm import tqdm
+
+        total = progress.epochs * progress.steps_per_epoch
+        if self.bar is None:
+            self.bar = tqdm(total=total, unit="step", desc="training", file=sys.stderr)
+        done = (progress.epoch - 1) * progress.steps_per_epoch + progress.step
+        self.bar.update(done - self.bar.n)
+        postfix = {"epoch": f"{progress.epoch}/{progress.epochs}", "loss": f"{progress.loss:.2f}"}
+        if progress.epoch_done and progress.history:
+            last = progress.history[-1]
+            if "test_neg_elbo" in last:
+                postfix["test -ELBO"] = f"{last['test_neg_elbo']:.2f}"
+            else:
+                postfix["test recon"] = f"{last['test_reconstruction']:.2f}"
+        self.bar.set_postfix(postfix)
+        if done >= total:
+            self.bar.close()
+
+
+def _print_metrics(metrics: dict) -> None:
+    for name in sorted(metrics):
+        value = metrics[name]
+        text = f"{value:.4f}" if isinstance(value, float) else str(value)
+        print(f"  {name:<28} {text}")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    resolve_dataset_dir(config.dataset)  # fail fast with the data error, before any work
+    stores = _stores(args)
+    store = checkpoints.find(config, stores)
+    if store is not None:
+        print(f"cached: {store.path_for(config)}")
+    else:
+        checkpoints.get_or_train(config, stores=stores, on_progress=_ProgressBar())
+        store = checkpoints.find(config, stores)
+        print(f"trained and saved: {store.path_for(config)}")
+    entry = store.read_entry(store.path_for(config))
+    _print_metrics(entry.metrics)
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    rows = [(store, e) for store in _stores(args) for e in store.entries()]
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {"path": str(e.path), "config": e.config.to_dict(), "metrics": e.metrics}
+                    for _, e in rows
+                ],
+                indent=2,
+            )
+        )
+        return 0
+    if not rows:
+        print("No cached models yet. Train one: python -m jlml_core train")
+        return 0
+    print(f"{'key':<13} {'-ELBO':>8} {'recon':>8}  model")
+    for _, entry in rows:
+        elbo = entry.metrics.get("test_neg_elbo")
+        recon = entry.metrics.get("test_reconstruction")
+        print(
+            f"{entry.key:<13} {elbo if elbo is None else f'{elbo:8.2f}'!s:>8} "
+            f"{recon if recon is None else f'{recon:8.2f}'!s:>8}  {entry.label}"
+        )
+    return 0
+
+
+def resolve_entry(args: argparse.Namespace) -> checkpoints.Entry:
+    """The cache entry named by --model (key, folder name or path), or by the config flags."""
+    stores = _stores(args)
+    if args.model:
+        path = Path(args.model)
+        if (path / checkpoints.MODEL_FILE).is_file():
+            return checkpoints.CheckpointStore(path.parent).read_entry(path)
+        for store in stores:
+            for entry in store.entries():
+                if args.model in (entry.key, entry.path.name):
+                    return entry
+        raise CliError(f"No cached model {args.model!r}; see `python -m jlml_core list`.")
+    config = config_from_args(args)
+    store = checkpoints.find(config, stores)
+    if store is None:
+        raise CliError("No cached model for that config; train it first with the same flags.")
+    return store.read_entry(store.path_for(config))
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate_model
+
+    entry = resolve_entry(args)
+    model = checkpoints.load_model(entry.path)
+    metrics = evaluate_model(model, entry.config, subset=args.subset)
+    print(f"{entry.label}  ({entry.path})")
+    _print_metrics(metrics)
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from . import latent
+    from .images import save_png
+
+    entry = resolve_entry(args)
+    model = checkpoints.load_model(entry.path)
+    if args.what == "prior":
+        z = latent.sample_prior(args.n, model.latent_dim, args.seed, args.temperature)
+        images = latent.decode_points(model, z)
+    else:
+        test = load_split(entry.config.dataset, "test")
+        images_uint8 = test.images[: args.n]
+        images = latent.reconstruct(model, images_uint8)
+        originals = images_uint8.float().numpy() / 255.0
+        images = _interleave_rows(originals, images, args.columns)
+    out = save_png(latent.tile(images, args.columns), args.out, scale=args.scale)
+    print(f"wrote {out}")
+    return 0
+
+
+def _interleave_rows(originals, reconstructions, columns: int):
+    """Row of originals over row of their reconstructions, repeated."""
+    import numpy as np
+
+    rows = []
+    for start in range(0, len(originals), columns):
+        rows += [originals[start : start + columns], reconstructions[start : start + columns]]
+    return np.concatenate(rows)
+
+
+def cmd_zoo(args: argparse.Namespace) -> int:
+    from .zoo import build_zoo
+
+    build_zoo(only=args.only, out_dir=args.out)
+    return 0
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from .data import download_with_torchvision
+
+    print(f"downloaded to {download_with_torchvision(args.dataset)}")
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    entry = resolve_entry(args)
+    store = checkpoints.CheckpointStore(entry.path.parent)
+    if entry.path.parent.resolve() == checkpoints.zoo_dir().resolve():
+        raise CliError("That model is part of the shipped zoo; it cannot be deleted here.")
+    store.delete(entry.config)
+    print(f"deleted {entry.path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with all subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="jlml", description="JL-ML Autoencoder Lab: train, cache and inspect autoencoders."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, help_text: str, handler) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        command.set_defaults(handler=handler)
+        command.add_argument(
+            "--cache-dir",
+            help="checkpoint cache folder (default: $JLML_CACHE_DIR or ~/.cache/jlml/checkpoints)",
+        )
+        return command
+
+    train = add("train", "train a model (or return it at once from the cache)", cmd_train)
+    _add_config_arguments(train)
+    listing = add("list", "list cached and shipped models", cmd_list)
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    for name, text, handler in [
+        ("evaluate", "compute the test metrics of a cached model", cmd_evaluate),
+        ("sample", "write a PNG grid of prior samples or reconstructions", cmd_sample),
+        ("delete", "remove a model from the cache", cmd_delete),
+    ]:
+        command = add(name, text, handler)
+        command.add_argument(
+            "--model",
+            help="key, folder name or path of a cached model "
+            "(otherwise the config flags below pick it)",
+        )
+        _add_config_arguments(command)
+        if name == "evaluate":
+            command.add_argument(
+                "--subset", type=int, default=None, help="evaluate on the first N test images only"
+            )
+        if name == "sample":
+            command.add_argument(
+                "what",
+                nargs="?",
+                choices=["prior", "reconstructions"],
+                default="prior",
+                help="(default: %(default)s)",
+            )
+            command.add_argument("--n", type=int, default=64, help="images (default: 64)")
+            command.add_argument("--columns", type=int, default=8, help="(default: 8)")
+            command.add_argument(
+                "--temperature",
+                type=float,
+                default=1.0,
+                help="prior standard deviation (default: 1.0)",
+            )
+            command.add_argument("--scale", type=int, default=3, help="pixel zoom (default: 3)")
+            command.add_argument("--out", default="samples.png", help="(default: %(default)s)")
+    zoo = add("zoo", "train the shipped model zoo into checkpoints/ (about an hour)", cmd_zoo)
+    zoo.add_argument("--only", nargs="*", help="names of zoo models to (re)build")
+    zoo.add_argument("--out", type=Path, default=None, help="folder (default: checkpoints/)")
+    download = add("download", "fetch a dataset with torchvision (needs internet)", cmd_download)
+    download.add_argument("dataset", choices=["mnist", "fashion-mnist"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        architectures.load_plugins()
+        return args.handler(args)
+    except (CliError, ConfigError, DataError, checkpoints.CheckpointError, ImportError) as error:
+        print(f"jlml {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted; nothing was written.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

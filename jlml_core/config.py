@@ -1,0 +1,148 @@
+"""Training configuration: one frozen dataclass that names a model completely.
+
+A `TrainConfig` is the key of the checkpoint cache, so every field that changes the trained
+weights belongs here, and nothing else does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+ModelKind = Literal["ae", "vae"]
+ReconstructionLoss = Literal["bce", "mse", "cb"]
+LossReduction = Literal["sum", "mean"]
+Schedule = Literal["constant", "cosine"]
+
+MAX_LATENT_DIM = 256
+
+
+class ConfigError(ValueError):
+    """A configuration value a model cannot be trained with; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a trained model.
+
+    Attributes:
+        dataset: a registered dataset name ("mnist", "fashion-mnist") or a folder of IDX files.
+        kind: "ae" (deterministic code) or "vae" (Gaussian posterior, KL to N(0, I)).
+        arch: name of an encoder/decoder pair in the architecture registry.
+        latent_dim: size of the code, 1 to 256.
+        hidden_dim: width of the architecture's dense hidden layer; None takes its default.
+        loss: reconstruction term: binary cross-entropy, mean squared error or continuous
+            Bernoulli negative log-likelihood.
+        reconstruction_weight: factor on the reconstruction term.
+        kl_weight: factor on the KL term (beta in a beta-VAE); ignored for an AE.
+        loss_reduction: "sum" adds over pixels and latent dimensions (the proper ELBO);
+            "mean" averages both, as the original project did, which rescales the KL term
+            by 784 / latent_dim relative to the ELBO.
+        epochs: passes over the training set.
+        batch_size: images per optimiser step.
+        learning_rate: Adam step size.
+        schedule: learning-rate schedule: constant or cosine decay to zero.
+        seed: seeds weights, shuffling and sampling; same seed, same model on CPU.
+        train_subset: train on the first N training images only (None: all of them).
+    """
+
+    dataset: str = "mnist"
+    kind: ModelKind = "vae"
+    arch: str = "cnn_shallow"
+    latent_dim: int = 2
+    hidden_dim: int | None = None
+    loss: ReconstructionLoss = "bce"
+    reconstruction_weight: float = 1.0
+    kl_weight: float = 1.0
+    loss_reduction: LossReduction = "sum"
+    epochs: int = 10
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    schedule: Schedule = "constant"
+    seed: int = 0
+    train_subset: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_choice("kind", self.kind, ModelKind)
+        _check_choice("loss", self.loss, ReconstructionLoss)
+        _check_choice("loss_reduction", self.loss_reduction, LossReduction)
+        _check_choice("schedule", self.schedule, Schedule)
+        if not isinstance(self.dataset, str) or not self.dataset:
+            raise ConfigError("dataset must be a dataset name such as 'mnist' or a folder path.")
+        if not isinstance(self.arch, str) or not self.arch:
+            raise ConfigError("arch must name an architecture, e.g. 'cnn_shallow'.")
+        _check_int("latent_dim", self.latent_dim, 1, MAX_LATENT_DIM)
+        if self.hidden_dim is not None:
+            _check_int("hidden_dim", self.hidden_dim, 1, 65536)
+        _check_int("epochs", self.epochs, 1, 10_000)
+        _check_int("batch_size", self.batch_size, 1, 65_536)
+        _check_int("seed", self.seed, 0, 2**63 - 1)
+        if self.train_subset is not None:
+            _check_int("train_subset", self.train_subset, 1, 10**9)
+        _check_float("reconstruction_weight", self.reconstruction_weight, 0.0, 1e6, open_low=True)
+        _check_float("kl_weight", self.kl_weight, 0.0, 1e6)
+        _check_float("learning_rate", self.learning_rate, 0.0, 10.0, open_low=True)
+        # 1 and 1.0 must give the same cache key, so weights are always stored as floats.
+        for name in ("reconstruction_weight", "kl_weight", "learning_rate"):
+            object.__setattr__(self, name, float(getattr(self, name)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict of every field."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Rebuild a config from `to_dict` output; unknown keys are errors, missing ones default."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(f"Unknown config field(s): {', '.join(unknown)}.")
+        return cls(**data)
+
+    def to_json(self) -> str:
+        """Canonical JSON (sorted keys) — the text the cache key is hashed from."""
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    def key(self) -> str:
+        """Stable 12-hex-digit hash of the config: same config, same key, on any machine."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:12]
+
+    def slug(self) -> str:
+        """Human-readable folder name: what the model is, then its key."""
+        dataset = self.dataset if self.dataset.replace("-", "").isalnum() else "custom"
+        return f"{dataset}-{self.kind}-{self.arch}-z{self.latent_dim}-{self.loss}-{self.key()}"
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def is_variational(self) -> bool:
+        return self.kind == "vae"
+
+
+def _check_choice(name: str, value: object, choices: Any) -> None:
+    allowed = get_args(choices)
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(map(repr, allowed))}, not {value!r}.")
+
+
+def _check_int(name: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name} must be a whole number, not {value!r}.")
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, not {value}.")
+
+
+def _check_float(
+    name: str, value: object, low: float, high: float, *, open_low: bool = False
+) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{name} must be a number, not {value!r}.")
+    too_low = value <= low if open_low else value < low
+    if too_low or value > high or value != value:  # value != value catches NaN
+        bound = f"greater than {low}" if open_low else f"at least {low}"
+        raise ConfigError(f"{name} must be {bound} and at most {high:g}, not {value}.")
