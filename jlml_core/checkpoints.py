@@ -31,6 +31,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 CACHE_ENV = "JLML_CACHE_DIR"
+ZOO_ENV = "JLML_ZOO_DIR"
 MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
@@ -74,7 +75,12 @@ def default_cache_dir() -> Path:
 
 
 def zoo_dir() -> Path:
-    """The pre-trained model zoo shipped with the project (read-only at run time)."""
+    """The pre-trained model zoo shipped with the project (read-only at run time).
+
+    $JLML_ZOO_DIR points elsewhere (tests use it to isolate themselves).
+    """
+    if env := os.environ.get(ZOO_ENV):
+        return Path(env)
     return Path(__file__).resolve().parent.parent / "checkpoints"
 
 
@@ -186,8 +192,8 @@ class CheckpointStore:
         return load_model(self.path_for(config))
 
     def history(self, config: TrainConfig) -> list[dict[str, float]]:
-        path = self.path_for(config) / HISTORY_FILE
-        return _read_json(path) if path.exists() else []
+        """Per-epoch training history of the entry for `config`."""
+        return read_history(self.path_for(config))
 
     def delete(self, config: TrainConfig) -> bool:
         """Remove an entry; returns False if there was none."""
@@ -214,6 +220,12 @@ class CheckpointStore:
             finally:
                 if fcntl is not None:
                     fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def read_history(folder: Path | str) -> list[dict[str, float]]:
+    """Per-epoch history of the entry in `folder` ([] if it has none)."""
+    path = Path(folder) / HISTORY_FILE
+    return _read_json(path) if path.exists() else []
 
 
 def load_model(folder: Path | str) -> Autoencoder:

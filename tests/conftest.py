@@ -1,0 +1,44 @@
+"""Shared fixtures: tiny real models trained once per test session into a temporary cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from jlml_core.checkpoints import CheckpointStore
+from jlml_core.config import TrainConfig
+from jlml_core.train import fit
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Small enough to train in about a second each, real enough to give digit-like decodes.
+TINY_CONFIGS = {
+    "vae": TrainConfig(arch="dense", kind="vae", latent_dim=2, hidden_dim=64, epochs=2,
+                       train_subset=3000, seed=1),
+    "ae": TrainConfig(arch="dense", kind="ae", latent_dim=2, hidden_dim=64, epochs=2,
+                      train_subset=3000, seed=1),
+    "vae_cb_4d": TrainConfig(arch="dense", kind="vae", latent_dim=4, hidden_dim=64, loss="cb",
+                             epochs=2, train_subset=3000, seed=1),
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A checkpoint cache folder holding the TINY_CONFIGS models."""
+    root = tmp_path_factory.mktemp("tiny_cache")
+    store = CheckpointStore(root)
+    for config in TINY_CONFIGS.values():
+        store.save(config, fit(config))
+    return root
+
+
+@pytest.fixture
+def app_env(tiny_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the dashboard at the tiny cache and an empty zoo, and run from the repo root."""
+    empty_zoo = tmp_path / "empty_zoo"
+    empty_zoo.mkdir()
+    monkeypatch.setenv("JLML_CACHE_DIR", str(tiny_cache))
+    monkeypatch.setenv("JLML_ZOO_DIR", str(empty_zoo))
+    monkeypatch.chdir(ROOT)
+    return tiny_cache
