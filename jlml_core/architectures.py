@@ -157,7 +157,7 @@ def _cnn_shallow_decoder(image_shape: ImageShape, latent_dim: int, hidden_dim: i
 
 # --- cnn_deep: four conv stages with pooling, dense 200/100 ----------------------------------
 
-_DEEP_CHANNELS = (32, 64, 64, 128)
+_DEEP_CHANNELS = (16, 32, 64, 64)
 
 
 def _conv_block(in_channels: int, out_channels: int) -> list[nn.Module]:
@@ -174,11 +174,11 @@ def _cnn_deep_encoder(image_shape: ImageShape, hidden_dim: int) -> tuple[nn.Modu
     c1, c2, c3, c4 = _DEEP_CHANNELS
     module = nn.Sequential(
         *_conv_block(channels, c1),
-        nn.MaxPool2d(2),  # (B, 32, H/2, W/2)
+        nn.MaxPool2d(2),  # (B, 16, H/2, W/2)
         *_conv_block(c1, c2),
-        nn.MaxPool2d(2),  # (B, 64, H/4, W/4)
+        nn.MaxPool2d(2),  # (B, 32, H/4, W/4)
         *_conv_block(c2, c3),
-        *_conv_block(c3, c4),  # (B, 128, H/4, W/4)
+        *_conv_block(c3, c4),  # (B, 64, H/4, W/4)
         nn.Flatten(),
         nn.Linear(c4 * small_h * small_w, 2 * hidden_dim),
         nn.ReLU(),
@@ -199,12 +199,12 @@ def _cnn_deep_decoder(image_shape: ImageShape, latent_dim: int, hidden_dim: int)
         nn.ReLU(),
         nn.Linear(2 * hidden_dim, c4 * small_h * small_w),
         nn.ReLU(),
-        Reshape(c4, small_h, small_w),  # (B, 128, H/4, W/4)
+        Reshape(c4, small_h, small_w),  # (B, 64, H/4, W/4)
         *_conv_block(c4, c3),
         *_conv_block(c3, c2),
-        nn.Upsample(scale_factor=2),  # (B, 64, H/2, W/2)
+        nn.Upsample(scale_factor=2),  # (B, 32, H/2, W/2)
         *_conv_block(c2, c1),
-        nn.Upsample(scale_factor=2),  # (B, 32, H, W)
+        nn.Upsample(scale_factor=2),  # (B, 16, H, W)
         nn.Conv2d(c1, channels, 3, padding=1),  # (B, C, H, W) logits
     )
 

@@ -281,7 +281,8 @@ def _interleave_rows(originals, reconstructions, columns: int):
 def cmd_zoo(args: argparse.Namespace) -> int:
     from .zoo import build_zoo
 
-    build_zoo(only=args.only, out_dir=args.out)
+    build_zoo(only=args.only, out_dir=args.out, evaluate=not args.no_evaluate, force=args.force,
+              jobs=args.jobs)
     return 0
 
 
@@ -359,6 +360,10 @@ def build_parser() -> argparse.ArgumentParser:
     zoo = add("zoo", "train the shipped model zoo into checkpoints/ (about an hour)", cmd_zoo)
     zoo.add_argument("--only", nargs="*", help="names of zoo models to (re)build")
     zoo.add_argument("--out", type=Path, default=None, help="folder (default: checkpoints/)")
+    zoo.add_argument("--jobs", type=int, default=2,
+                     help="models trained at once, one thread each (default: %(default)s)")
+    zoo.add_argument("--force", action="store_true", help="retrain models already present")
+    zoo.add_argument("--no-evaluate", action="store_true", help="train only; skip the metrics")
     download = add("download", "fetch a dataset with torchvision (needs internet)", cmd_download)
     download.add_argument("dataset", choices=["mnist", "fashion-mnist"])
     return parser
