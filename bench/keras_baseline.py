@@ -30,9 +30,9 @@ from pathlib import Path
 # Quieten TF's C++ start-up banner; must be set before tensorflow is imported.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -165,7 +165,7 @@ class VAE(keras.Model):
             kl_loss = tf.reduce_mean(kl)
             total_loss = reconstruction_loss + kl_loss
         grads = tape.gradient(total_loss, self.trainable_weights)
-        self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+        self.optimizer.apply_gradients(zip(grads, self.trainable_weights, strict=True))
         self.total_loss_tracker.update_state(total_loss)
         self.reconstruction_loss_tracker.update_state(reconstruction_loss)
         self.kl_loss_tracker.update_state(kl_loss)
@@ -175,19 +175,44 @@ class VAE(keras.Model):
 # --------------------------------------------------------------------------------------------
 # Measurement
 # --------------------------------------------------------------------------------------------
+def machine_busy_seconds() -> float | None:
+    """CPU-seconds all processes on the machine have spent busy since boot (from /proc/stat)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
 class EpochTimer(keras.callbacks.Callback):
-    """Wall-clock seconds of each epoch as model.fit runs it (includes fit's own overhead)."""
+    """Per epoch: wall-clock seconds as model.fit runs it (fit's own overhead included), and
+    how many cores *other* processes kept busy meanwhile, so contended epochs show up."""
 
     def __init__(self):
         super().__init__()
         self.seconds: list[float] = []
-        self._t0 = 0.0
+        self.own_cores: list[float] = []
+        self.other_cores: list[float | None] = []
+        self._start = (0.0, 0.0, None)
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._t0 = time.perf_counter()
+        self._start = (time.perf_counter(), own_cpu_seconds(), machine_busy_seconds())
 
     def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._t0)
+        t0, own0, busy0 = self._start
+        wall = time.perf_counter() - t0
+        own = own_cpu_seconds() - own0
+        busy1 = machine_busy_seconds()
+        self.seconds.append(wall)
+        self.own_cores.append(own / wall)
+        other = None if busy0 is None or busy1 is None else max(0.0, (busy1 - busy0 - own) / wall)
+        self.other_cores.append(other)
 
 
 def evaluate_neg_elbo(vae: VAE, x: np.ndarray, batch_size: int, seed: int) -> dict[str, float]:
@@ -229,7 +254,8 @@ def machine_info() -> dict:
     return {
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
-        "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "nproc": (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                  else os.cpu_count()),
         "cpu_model": cpu_model,
         "python": platform.python_version(),
     }
@@ -318,6 +344,11 @@ def main(argv: list[str] | None = None) -> dict:
         "first_epoch_images_per_second": per_epoch_ips[0],
         "per_epoch_images_per_second": per_epoch_ips,
         "per_epoch_seconds": timer.seconds,
+        "per_epoch_own_cores": timer.own_cores,
+        "per_epoch_other_processes_cores": timer.other_cores,
+        "per_epoch_cores_note": "cores kept busy by this process / by every other process on the "
+                                "machine during each epoch (/proc/stat); other > ~0.2 means the "
+                                "epoch was contended",
         "total_train_seconds": total_train_seconds,
         "train_loss_per_epoch": [float(v) for v in history.history["loss"]],
         "test_neg_elbo_mean_z": test["test_neg_elbo_mean_z"],
@@ -358,6 +389,11 @@ def print_table(r: dict) -> None:
         ("img/s, steady (epochs 2..N)", f"{r['images_per_second']:,.0f}"),
         ("img/s, first epoch (warm-up)", f"{r['first_epoch_images_per_second']:,.0f}"),
         ("img/s per epoch", ", ".join(f"{v:,.0f}" for v in r["per_epoch_images_per_second"])),
+        ("cores used: this / others", ", ".join(
+            f"{own:.1f}/{'?' if other is None else f'{other:.1f}'}"
+            for own, other in zip(
+                r["per_epoch_own_cores"], r["per_epoch_other_processes_cores"], strict=True)
+        )),
         ("total train time", f"{r['total_train_seconds']:.1f} s"),
         ("train loss per epoch", ", ".join(f"{v:.2f}" for v in r["train_loss_per_epoch"])),
         ("test -ELBO, z = z_mean", f"{r['test_neg_elbo_mean_z']:.2f} nats/image"),

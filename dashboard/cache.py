@@ -92,3 +92,106 @@ def projected_codes_for(entry: checkpoints.Entry) -> np.ndarray:
 def history_for(path: str, version: float) -> list[dict[str, float]]:
     """Per-epoch training history of an entry."""
     return checkpoints.read_history(path)
+
+
+# --- Home, Reconstructions, Generation pages -------------------------------------------------
+
+
+@st.cache_data(show_spinner="Scoring every test image…", max_entries=16)
+def _test_losses(path: str, version: float, dataset: str, loss: str) -> np.ndarray:
+    from jlml_core.reconstruction import per_image_loss
+
+    return per_image_loss(load_model(path, version), test_set(dataset).images, loss)
+
+
+def test_losses_for(entry: checkpoints.Entry) -> np.ndarray:
+    """Reconstruction loss of each of the test images under a model, in nats: (N,)."""
+    config = entry.config
+    return _test_losses(str(entry.path), entry_version(entry.path), config.dataset, config.loss)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def architecture_stages(
+    arch: str, latent_dim: int, hidden_dim: int | None, image_shape: tuple[int, int, int]
+):
+    """Layer shapes of an architecture for the Home page diagram (builds it once)."""
+    from jlml_core.diagram import architecture_stages as trace_stages
+
+    return trace_stages(arch, latent_dim, hidden_dim, image_shape)
+
+
+# --- Loss Comparison, Model Zoo pages --------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _prior_samples(path: str, version: float, n: int, seed: int, output: str) -> np.ndarray:
+    model = load_model(path, version)
+    return latent.decode_points(model, latent.sample_prior(n, model.latent_dim, seed), output)
+
+
+def prior_samples_for(
+    entry: checkpoints.Entry, n: int, seed: int = 0, output: latent.ImageOutput = "sigmoid"
+) -> np.ndarray:
+    """n decoded N(0, I) samples of a model, reproducible by seed: (n, H, W) in [0, 1]."""
+    return _prior_samples(str(entry.path), entry_version(entry.path), n, seed, output)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _first_reconstructions(
+    path: str, version: float, dataset: str, n: int, output: str
+) -> np.ndarray:
+    return latent.reconstruct(load_model(path, version), test_set(dataset).images[:n], output)
+
+
+def first_reconstructions_for(
+    entry: checkpoints.Entry, n: int, output: latent.ImageOutput = "sigmoid"
+) -> np.ndarray:
+    """Reconstructions of the first n test images under a model: (n, H, W) in [0, 1]."""
+    config = entry.config
+    return _first_reconstructions(
+        str(entry.path), entry_version(entry.path), config.dataset, n, output
+    )
+
+
+# --- Latent Explorer page --------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner="Drawing the latent plane…", max_entries=8)
+def _latent_figure(
+    path: str, version: float, dataset: str, output: str, background_digits: int
+):
+    from jlml_core import latent_plots
+
+    projection = _projection(path, version, dataset)
+    points = _projected(path, version, dataset)  # (N, 2)
+    x_range, y_range = latent_plots.plane_extent(points)
+    background = None
+    if background_digits > 0:
+        background = latent_plots.manifold_image(
+            load_model(path, version), projection, x_range, y_range, background_digits, output
+        )
+    data = test_set(dataset)
+    return latent_plots.latent_scatter(
+        points,
+        data.labels.numpy(),
+        data.class_names,
+        x_range,
+        y_range,
+        background=background,
+        axis_titles=latent_plots.axis_titles(projection),
+    )
+
+
+def latent_figure_for(entry: checkpoints.Entry, background_digits: int = 0):
+    """The Latent Explorer scatter of a model (optionally over a mosaic of decoded digits).
+
+    One object per model and setting, never mutated: every rerun sends the same figure, so the
+    browser keeps the chart (and its selection) instead of redrawing it.
+    """
+    from jlml_core.latent_plots import image_output_for
+
+    config = entry.config
+    output = image_output_for(config.loss)
+    return _latent_figure(
+        str(entry.path), entry_version(entry.path), config.dataset, output, background_digits
+    )

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
@@ -147,9 +148,15 @@ class CheckpointStore:
             _write_json(staging / CONFIG_FILE, config.to_dict())
             _write_json(staging / METRICS_FILE, {**result.metrics, **(extra or {})})
             _write_json(staging / HISTORY_FILE, result.history)
+            # An old entry is moved aside (not deleted) first, so a crash leaves one of them.
+            retired = None
             if final.exists():
-                shutil.rmtree(final)
+                retired = Path(tempfile.mkdtemp(prefix=".retired-", dir=self.root))
+                os.replace(final, retired / final.name)
+            staging.chmod(0o755)  # mkdtemp makes it private; entries are shared read-only
             os.replace(staging, final)
+            if retired is not None:
+                shutil.rmtree(retired, ignore_errors=True)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -157,6 +164,8 @@ class CheckpointStore:
 
     def update_metrics(self, config: TrainConfig, metrics: dict[str, Any]) -> None:
         """Merge `metrics` into an entry's metrics.json (atomically)."""
+        if self.read_only:
+            raise CheckpointError(f"{self.root} is read-only.")
         path = self.path_for(config) / METRICS_FILE
         merged = {**_read_json(path), **metrics}
         tmp = path.with_suffix(".json.tmp")
@@ -262,6 +271,9 @@ def load_model(folder: Path | str) -> Autoencoder:
             f"{folder}: weights do not match the config: " + "; ".join(problems[:5])
         )
     model.load_state_dict(state)
+    if any(isinstance(m, torch.nn.modules.conv._ConvNd) for m in model.modules()):
+        # oneDNN's (transposed) convolutions decode 2-3x faster in NHWC on CPU.
+        model = model.to(memory_format=torch.channels_last)
     return model.eval()
 
 
@@ -269,8 +281,14 @@ def _image_shape_of(model_file: Path) -> tuple[int, int, int]:
     """The (C, H, W) image shape recorded in a checkpoint's safetensors metadata."""
     with safe_open(str(model_file), framework="pt") as handle:
         metadata = handle.metadata() or {}
-    shape = json.loads(metadata.get("image_shape", "null")) or DEFAULT_IMAGE_SHAPE
-    return (int(shape[0]), int(shape[1]), int(shape[2]))
+    try:
+        shape = json.loads(metadata.get("image_shape", "null")) or DEFAULT_IMAGE_SHAPE
+        channels, height, width = (int(side) for side in shape)
+    except (ValueError, TypeError) as error:
+        raise CheckpointError(
+            f"{model_file}: its image_shape metadata is unreadable ({error}); train it again."
+        ) from error
+    return (channels, height, width)
 
 
 def default_stores() -> list[CheckpointStore]:

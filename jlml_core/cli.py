@@ -15,6 +15,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from . import architectures, checkpoints
 from .config import ConfigError, TrainConfig
@@ -22,10 +23,39 @@ from .data import DataError, load_split, resolve_dataset_dir
 from .train import Progress
 
 EXIT_USAGE = 2
+# Importance samples per test image in reported metrics (the zoo uses the same).
+EVAL_IW_SAMPLES = 16
 
 
 class CliError(Exception):
     """A user mistake; printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line (not the whole usage block), status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also rejects NaN
+        raise argparse.ArgumentTypeError(f"must be a number of at least 0, not {text!r}")
+    return value
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -168,11 +198,19 @@ class _ProgressBar:
             self.bar.close()
 
 
+def _format_value(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_format_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_format_value(v)}" for k, v in value.items())
+    return str(value)
+
+
 def _print_metrics(metrics: dict) -> None:
     for name in sorted(metrics):
-        value = metrics[name]
-        text = f"{value:.4f}" if isinstance(value, float) else str(value)
-        print(f"  {name:<28} {text}")
+        print(f"  {name:<28} {_format_value(metrics[name])}")
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -242,7 +280,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     entry = resolve_entry(args)
     model = checkpoints.load_model(entry.path)
-    metrics = evaluate_model(model, entry.config, subset=args.subset)
+    metrics = evaluate_model(model, entry.config, subset=args.subset, iw_samples=args.iw_samples)
     print(f"{entry.label}  ({entry.path})")
     _print_metrics(metrics)
     return 0
@@ -281,8 +319,20 @@ def _interleave_rows(originals, reconstructions, columns: int):
 def cmd_zoo(args: argparse.Namespace) -> int:
     from .zoo import build_zoo
 
-    build_zoo(only=args.only, out_dir=args.out, evaluate=not args.no_evaluate, force=args.force,
-              jobs=args.jobs)
+    build_zoo(
+        only=args.only,
+        out_dir=args.out,
+        evaluate=not args.no_evaluate,
+        force=args.force,
+        jobs=args.jobs,
+    )
+    return 0
+
+
+def cmd_classifier(args: argparse.Namespace) -> int:
+    from .classifier import build_and_save_classifier
+
+    print(f"wrote {build_and_save_classifier(epochs=args.epochs, seed=args.seed)}")
     return 0
 
 
@@ -305,7 +355,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with all subcommands."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="jlml", description="JL-ML Autoencoder Lab: train, cache and inspect autoencoders."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -337,7 +387,16 @@ def build_parser() -> argparse.ArgumentParser:
         _add_config_arguments(command)
         if name == "evaluate":
             command.add_argument(
-                "--subset", type=int, default=None, help="evaluate on the first N test images only"
+                "--subset",
+                type=_positive_int,
+                default=None,
+                help="evaluate on the first N test images only",
+            )
+            command.add_argument(
+                "--iw-samples",
+                type=_positive_int,
+                default=EVAL_IW_SAMPLES,
+                help="importance samples per image for the log-likelihood (default: %(default)s)",
             )
         if name == "sample":
             command.add_argument(
@@ -347,21 +406,34 @@ def build_parser() -> argparse.ArgumentParser:
                 default="prior",
                 help="(default: %(default)s)",
             )
-            command.add_argument("--n", type=int, default=64, help="images (default: 64)")
-            command.add_argument("--columns", type=int, default=8, help="(default: 8)")
+            command.add_argument("--n", type=_positive_int, default=64, help="images (default: 64)")
+            command.add_argument("--columns", type=_positive_int, default=8, help="(default: 8)")
             command.add_argument(
                 "--temperature",
-                type=float,
+                type=_non_negative_float,
                 default=1.0,
                 help="prior standard deviation (default: 1.0)",
             )
-            command.add_argument("--scale", type=int, default=3, help="pixel zoom (default: 3)")
+            command.add_argument(
+                "--scale", type=_positive_int, default=3, help="pixel zoom (default: 3)"
+            )
             command.add_argument("--out", default="samples.png", help="(default: %(default)s)")
+    classifier = add(
+        "classifier",
+        "train the MNIST classifier used for sample quality into checkpoints/classifier/",
+        cmd_classifier,
+    )
+    classifier.add_argument("--epochs", type=_positive_int, default=6, help="(default: 6)")
+    classifier.add_argument("--seed", type=int, default=0, help="(default: 0)")
     zoo = add("zoo", "train the shipped model zoo into checkpoints/ (about an hour)", cmd_zoo)
     zoo.add_argument("--only", nargs="*", help="names of zoo models to (re)build")
     zoo.add_argument("--out", type=Path, default=None, help="folder (default: checkpoints/)")
-    zoo.add_argument("--jobs", type=int, default=2,
-                     help="models trained at once, one thread each (default: %(default)s)")
+    zoo.add_argument(
+        "--jobs",
+        type=int,
+        default=2,
+        help="models trained at once, one thread each (default: %(default)s)",
+    )
     zoo.add_argument("--force", action="store_true", help="retrain models already present")
     zoo.add_argument("--no-evaluate", action="store_true", help="train only; skip the metrics")
     download = add("download", "fetch a dataset with torchvision (needs internet)", cmd_download)

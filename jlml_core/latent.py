@@ -164,7 +164,9 @@ def interpolate(
     norm_a, norm_b = np.linalg.norm(a), np.linalg.norm(b)
     cos = np.dot(a, b) / max(norm_a * norm_b, 1e-12)
     omega = np.arccos(np.clip(cos, -1.0, 1.0))
-    if omega < 1e-6 or norm_a < 1e-12 or norm_b < 1e-12:  # (anti)parallel or zero: lerp is exact
+    # Parallel: lerp is exact. Antiparallel: no unique great circle, and sin(omega) ~ 0 would
+    # blow the path up to ~1e16. Zero: no direction at all.
+    if np.sin(omega) < 1e-6 or norm_a < 1e-12 or norm_b < 1e-12:
         return ((1 - t) * a + t * b).astype(np.float32)
     path = (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
     return path.astype(np.float32)

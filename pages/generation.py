@@ -1,6 +1,199 @@
-"""Placeholder: being built."""
+"""Generation: decode codes nobody encoded — prior samples, interpolations, grids over planes."""
 
+from __future__ import annotations
+
+import numpy as np
 import streamlit as st
 
-st.title("generation")
-st.info("This page is being built.")
+from dashboard import cache
+from dashboard.images import show_image
+from dashboard.sidebar import require_entry
+from jlml_core import latent
+from jlml_core.checkpoints import CheckpointError
+from jlml_core.data import DataError
+
+# Pictures are enlarged by whole multiples (crisp pixels) to at least this many px; the browser
+# then fits them to their column.
+MOSAIC_WIDTH = 720
+STRIP_WIDTH = 1000
+AE_WARNING = (
+    "**This is a plain autoencoder.** Nothing in its training asked its codes to follow "
+    "N(0, I), so draws from that prior can land where no digit was ever encoded, and the "
+    "samples may be poor. Compare with a VAE: its KL term is exactly what makes this work."
+)
+
+
+def _scale(image: np.ndarray, width: int) -> int:
+    return int(np.clip(-(-width // image.shape[1]), 1, 8))  # ceil(width / image width)
+
+
+def _show_mosaic(images: np.ndarray, columns: int, caption: str, width: int = MOSAIC_WIDTH) -> None:
+    mosaic = latent.tile(images, columns)
+    show_image(mosaic, caption, scale=_scale(mosaic, width))
+
+
+def _default(key: str, value: int) -> None:
+    """Seed a widget's value once, so callbacks (random pair) may change it later."""
+    st.session_state.setdefault(key, value)
+
+
+def _random_pair(size: int) -> None:
+    first, second = np.random.default_rng().choice(size, 2, replace=False)
+    st.session_state["gen_start"], st.session_state["gen_end"] = int(first), int(second)
+
+
+st.title("Generation")
+st.markdown(
+    "A decoder turns *any* code into an image, not only the codes of real digits. Here you "
+    "decode codes drawn from the prior, codes on the way from one digit to another, and codes "
+    "on a grid over the latent plane."
+)
+entry = require_entry()
+config = entry.config
+try:
+    model = cache.model_for(entry)
+    test = cache.test_set(config.dataset)
+except (CheckpointError, DataError) as error:
+    st.error(f"Could not load {entry.label} or its test images: {error}")
+    st.stop()
+output = "sigmoid"
+if config.loss == "cb":
+    output = st.radio(
+        "Show",
+        ["sigmoid", "cb_mean"],
+        horizontal=True,
+        key="gen_cb_output",
+        format_func={"sigmoid": "λ", "cb_mean": "the CB mean"}.get,
+        help="A continuous-Bernoulli decoder's λ is not its expected pixel value; the CB mean is.",
+    )
+size, names = len(test), test.class_names
+codes = cache.encodings_for(entry).mu  # (N, D) posterior means of the test set
+
+
+def _label(index: int) -> str:
+    return f"#{index} (a {names[int(test.labels[index])]})"
+
+
+prior_tab, path_tab, rectangle_tab, plane_tab = st.tabs(
+    [
+        "Samples from the prior",
+        "Interpolation",
+        "Grid over the latent plane",
+        "Plane through three digits",
+    ]
+)
+
+with prior_tab:
+    if not config.is_variational:
+        st.warning(AE_WARNING)
+    controls, picture = st.columns([1, 2], gap="large")
+    with controls:
+        n = st.slider("Grid size (n × n)", 2, 16, 8, key="gen_grid")
+        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="gen_seed")
+        temperature = st.slider(
+            "Temperature",
+            0.0,
+            2.0,
+            1.0,
+            0.05,
+            key="gen_temperature",
+            help="Scales the prior's standard deviation.",
+        )
+        st.caption(
+            "Each image decodes z ~ N(0, T² I). Below T = 1 the codes stay near the centre, "
+            "where the model is most confident: cleaner but more alike digits; above 1 they "
+            "wander to the edges, where strange shapes appear."
+        )
+    z = latent.sample_prior(n * n, config.latent_dim, int(seed), temperature)  # (n², D)
+    with picture:
+        _show_mosaic(
+            latent.decode_points(model, z, output),
+            n,
+            f"{n * n} samples, seed {seed}, temperature {temperature:g}",
+        )
+
+with path_tab:
+    _default("gen_start", 0)
+    _default("gen_end", 1)
+    first, last, steps_column, method_column = st.columns([1, 1, 2, 2])
+    start = first.number_input("From test digit", 0, size - 1, key="gen_start")
+    end = last.number_input("To test digit", 0, size - 1, key="gen_end")
+    steps = steps_column.slider("Steps", 3, 20, 8, key="gen_steps")
+    method = method_column.radio("Path", ["linear", "spherical"], horizontal=True, key="gen_method")
+    first.button("Random pair", on_click=_random_pair, args=(size,), icon="🎲")
+    path = latent.interpolate(codes[start], codes[end], steps, method)  # (steps, D)
+    decoded = latent.decode_points(model, path, output)
+    ends = test.images[[start, end]].numpy().astype(np.float32) / 255.0  # (2, H, W)
+    gap = np.ones((ends.shape[1], 6), np.float32)  # white: sets the originals apart
+    strip = np.hstack([ends[0], gap, latent.tile(decoded, steps), gap, ends[1]])  # (H, W)
+    show_image(
+        strip,
+        f"Left: test digit {_label(start)}; right: {_label(end)}. Between them, {steps} codes "
+        f"on the {method} path from one encoding to the other, decoded.",
+        scale=_scale(strip, STRIP_WIDTH),
+    )
+    st.caption(
+        "Linear steps cut straight across latent space. Spherical interpolation (slerp) "
+        "swings around the origin instead, keeping the codes at the distance from the centre "
+        "where a Gaussian prior puts most of its mass — in many dimensions, the middle of a "
+        "straight line is a place no training code ever sat."
+    )
+
+with rectangle_tab:
+    projection = cache.projection_for(entry)
+    plane = cache.projected_codes_for(entry)  # (N, 2) test codes in the shown plane
+    if config.latent_dim > 2:
+        shares = projection.explained_variance_ratio
+        st.info(
+            f"This model's code has {config.latent_dim} dimensions. The grid lies on the plane "
+            f"of the first two principal components of the test codes ({shares[0]:.0%} and "
+            f"{shares[1]:.0%} of their variance), through their mean: every other direction "
+            "is held at the average code."
+        )
+    if config.is_variational:
+        ranges = [(-3.0, 3.0), (-3.0, 3.0)]
+        note = "The default ranges span ±3, where the prior N(0, I) puts nearly all its mass."
+    else:  # an AE's codes have no fixed scale: start from where the test codes are
+        low, high = np.percentile(plane, [1, 99], axis=0)  # (2,) each
+        ranges = [(round(float(a), 1), round(float(b), 1)) for a, b in zip(low, high, strict=True)]
+        note = "The default ranges cover the middle 98% of the test codes along each axis."
+    reach = float(max(4.0, np.ceil(np.abs(plane).max() * 1.2 + 0.5)))
+    controls, picture = st.columns([1, 2], gap="large")
+    with controls:
+        x_range = st.slider("Horizontal range", -reach, reach, ranges[0], key=f"gen_x_{entry.key}")
+        y_range = st.slider("Vertical range", -reach, reach, ranges[1], key=f"gen_y_{entry.key}")
+        grid = st.slider("Grid size", 5, 25, 15, key="gen_plane_grid")
+        st.caption(note)
+    points = latent.grid_points(x_range, y_range, grid)  # (grid², 2), top row = high y
+    with picture:
+        _show_mosaic(
+            latent.decode_points(model, projection.lift(points), output),
+            grid,
+            f"Decoded {grid} × {grid} grid over x ∈ [{x_range[0]:g}, {x_range[1]:g}], "
+            f"y ∈ [{y_range[0]:g}, {y_range[1]:g}]",
+        )
+
+with plane_tab:
+    for key, value in (("gen_a", 0), ("gen_b", 1), ("gen_c", 2)):
+        _default(key, value)
+    controls, picture = st.columns([1, 2], gap="large")
+    with controls:
+        a_column, b_column, c_column = st.columns(3)
+        a = a_column.number_input("Top-left", 0, size - 1, key="gen_a")
+        b = b_column.number_input("Top-right", 0, size - 1, key="gen_b")
+        c = c_column.number_input("Bottom-left", 0, size - 1, key="gen_c")
+        cells = st.slider("Grid size", 3, 15, 9, key="gen_mosaic_grid")
+        margin = st.slider("Extend beyond the three digits", 0.0, 0.5, 0.0, 0.05, key="gen_margin")
+        corners = test.images[[a, b, c]].numpy().astype(np.float32) / 255.0
+        _show_mosaic(corners, 3, f"{_label(a)}, {_label(b)}, {_label(c)}", 360)
+        st.caption(
+            "Point (s, t) of the mosaic decodes z_a + s (z_b − z_a) + t (z_c − z_a): the plane "
+            "through the three encodings, as in the original project's interpolation mosaic."
+        )
+    mosaic_codes = latent.plane_grid(codes[a], codes[b], codes[c], cells, margin)  # (n, n, D)
+    with picture:
+        _show_mosaic(
+            latent.decode_points(model, mosaic_codes.reshape(-1, config.latent_dim), output),
+            cells,
+            "The plane through the three encodings, decoded",
+        )

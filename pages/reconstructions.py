@@ -1,6 +1,187 @@
-"""Placeholder: being built."""
+"""Reconstructions: a row of test digits over what the model makes of them (the first figure)."""
 
+from __future__ import annotations
+
+import numpy as np
 import streamlit as st
 
-st.title("reconstructions")
-st.info("This page is being built.")
+from dashboard import cache
+from dashboard.images import show_image
+from dashboard.sidebar import model_picker, require_entry
+from jlml_core import latent, reconstruction
+from jlml_core.checkpoints import CheckpointError, Entry
+from jlml_core.data import DataError, ImageDataset
+from jlml_core.models import Autoencoder
+
+METHODS = ("At random", "By class", "By index", "Worst reconstructed")
+LOSS_NAMES = {"bce": "BCE", "mse": "MSE", "cb": "CB"}  # short: they sit under 112-px images
+CB_OUTPUTS = {"sigmoid": "λ (sigmoid of the decoder output)", "cb_mean": "the CB mean"}
+CB_EXPLANATION = (
+    "A continuous-Bernoulli decoder outputs a shape parameter λ per pixel, which is *not* the "
+    "pixel value it expects: the CB mean lies closer to ½ than λ does (λ = 0.1 has mean 0.33), "
+    "so λ looks crisp while the mean is the greyer image the model actually predicts."
+)
+ERROR_KINDS = {"absolute": "|x − x̂|", "signed": "signed x̂ − x"}
+ERROR_LEGENDS = {
+    "absolute": "Black: exact; purple to yellow: ever larger errors (yellow: off by the full "
+    "range). The number is the mean absolute error per pixel.",
+    "signed": "Orange: ink the reconstruction added; blue: ink it missed; black: exact. The "
+    "number is the mean absolute error per pixel.",
+}
+
+
+def _image_row(images: np.ndarray, captions: list[str]) -> None:
+    """One image per column, so every row lines up with the originals above it."""
+    for column, image, caption in zip(st.columns(len(images)), images, captions, strict=True):
+        with column:
+            show_image(image, caption, scale=4)
+
+
+def _load(entry: Entry) -> Autoencoder | None:
+    try:
+        return cache.model_for(entry)
+    except CheckpointError as error:
+        st.error(f"Could not load {entry.label}: {error}")
+        return None
+
+
+def _pick_indices(method: str, test: ImageDataset, entry: Entry, count: int) -> np.ndarray | None:
+    """The test indices to show, or None after telling the user what is wrong."""
+    size = len(test)
+    if method == "At random":
+        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="recon_seed")
+        return reconstruction.pick_random(size, count, int(seed))
+    if method == "By class":
+        left, right = st.columns(2)
+        names = test.class_names
+        label = left.selectbox(
+            "Class",
+            range(len(names)),
+            format_func=lambda i: names[i] if names[i] == str(i) else f"{i}: {names[i]}",
+            key="recon_class",
+        )
+        seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="recon_class_seed")
+        return reconstruction.pick_class(test.labels.numpy(), label, count, int(seed))
+    if method == "By index":
+        text = st.text_input(
+            "Test image indices, separated by commas",
+            "0, 1, 2, 3, 4, 5, 6, 7, 8, 9",
+            key="recon_indices",
+            help=f"Whole numbers from 0 to {size - 1}.",
+        )
+        try:
+            return np.array(reconstruction.parse_indices(text, size))
+        except ValueError as error:
+            st.error(str(error))
+            return None
+    st.caption(
+        f"The {count} test digits that {entry.label} reconstructs worst: the highest "
+        f"reconstruction loss over all {size:,} test images."
+    )
+    return reconstruction.worst_reconstructed(cache.test_losses_for(entry), count)
+
+
+def _model_rows(
+    entry: Entry,
+    model: Autoencoder,
+    originals: np.ndarray,
+    images,
+    cb_output: str,
+    error_kind: str | None,
+) -> None:
+    """Reconstructions of `images` (uint8 (N, H, W)) under one model, with losses and errors."""
+    config = entry.config
+    output = cb_output if config.loss == "cb" else "sigmoid"
+    decoded = latent.reconstruct(model, images, output)  # (N, H, W) in [0, 1]
+    losses = reconstruction.per_image_loss(model, images, config.loss)  # (N,)
+    name = LOSS_NAMES.get(config.loss, config.loss)
+    st.markdown(f"**Reconstructions — {entry.label}**")
+    _image_row(decoded, [f"{name} {value:.{1 if abs(value) < 1000 else 0}f}" for value in losses])
+    summary = f"Mean {name} loss of these digits: **{losses.mean():.1f}** nats"
+    if isinstance(test_mean := entry.metrics.get("test_reconstruction"), (int, float)):
+        summary += f" (whole test set: {test_mean:.1f})"
+    st.caption(summary + ".")
+    if error_kind is not None:
+        signed = error_kind == "signed"
+        error = reconstruction.pixel_error(originals, decoded, signed=signed)
+        st.markdown(f"**Pixel error {ERROR_KINDS[error_kind]}**")
+        _image_row(
+            reconstruction.error_colors(error, signed),
+            [f"MAE {np.abs(e).mean():.3f}" for e in error],
+        )
+        st.caption(ERROR_LEGENDS[error_kind])
+
+
+st.title("Reconstructions")
+st.markdown(
+    "Test digits (top) and what the model rebuilds from their codes (below): the original "
+    "project's first figure. The number under each reconstruction is its reconstruction loss "
+    "in nats — lower is better."
+)
+entry = require_entry()
+model = _load(entry)
+try:
+    test = cache.test_set(entry.config.dataset)
+except DataError as error:
+    st.error(f"Could not load the test images of {entry.config.dataset}: {error}")
+    st.stop()
+if model is None:
+    st.stop()
+
+pick_column, option_column = st.columns([3, 2], gap="large")
+with pick_column:
+    method = st.radio("Which digits", METHODS, horizontal=True, key="recon_method")
+    count = st.slider(
+        "Number of digits",
+        1,
+        20,
+        10,
+        key="recon_count",
+        disabled=method == "By index",
+        help="By index shows the digits you list.",
+    )
+    indices = _pick_indices(method, test, entry, count)
+with option_column:
+    show_error = st.toggle("Show pixel error", key="recon_show_error")
+    error_kind = None
+    if show_error:
+        error_kind = st.radio(
+            "Error",
+            list(ERROR_KINDS),
+            format_func=ERROR_KINDS.get,
+            horizontal=True,
+            key="recon_error_kind",
+        )
+    second = None
+    if st.toggle("Compare with a second model", key="recon_compare"):
+        others = [
+            e
+            for e in cache.list_entries()
+            if e.key != entry.key and e.config.dataset == entry.config.dataset
+        ]
+        if others:
+            second = model_picker(others, "Second model", "recon_second_model")
+        else:
+            st.info("There is no other model for this dataset yet; train one on the Train page.")
+    cb_output = "sigmoid"
+    if "cb" in {entry.config.loss, second.config.loss if second else None}:
+        cb_output = st.radio(
+            "Show for continuous-Bernoulli models",
+            list(CB_OUTPUTS),
+            format_func=CB_OUTPUTS.get,
+            key="recon_cb_output",
+        )
+        st.caption(CB_EXPLANATION)
+
+if indices is not None and len(indices) == 0:
+    st.warning("No test image matches this choice.")
+elif indices is not None:
+    images = test.images[indices.tolist()]  # uint8 (N, H, W)
+    originals = images.numpy().astype(np.float32) / 255.0  # (N, H, W) in [0, 1]
+    names = test.class_names
+    st.markdown("**Originals**")
+    _image_row(originals, [f"#{i} · {names[int(test.labels[i])]}" for i in indices])
+    _model_rows(entry, model, originals, images, cb_output, error_kind)
+    if second is not None and (second_model := _load(second)) is not None:
+        st.divider()
+        _model_rows(second, second_model, originals, images, cb_output, error_kind)

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+import torch
 
 from jlml_core.checkpoints import CheckpointStore
 from jlml_core.config import TrainConfig
 from jlml_core.train import fit
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One CPU thread for torch here and in every subprocess the tests start.
+
+    The test machine is shared: OpenMP threads spinning against other jobs cost several times
+    the CPU of a single thread on these tiny tensors. Export OMP_NUM_THREADS to override.
+    """
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
 
 # Small enough to train in about a second each, real enough to give digit-like decodes.
 TINY_CONFIGS = {

@@ -1,0 +1,208 @@
+"""Comparing cached models: metric tables, matched sets of models, per-class latent statistics.
+
+Small pure functions over `checkpoints.Entry` objects and numpy arrays, so the Loss Comparison,
+Model Zoo and Train pages only lay things out. Every number shown comes from an entry's
+metrics.json or from its model; nothing here is hard-coded except the rough training speeds of
+`estimate_training_seconds`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .checkpoints import Entry
+from .config import TrainConfig
+
+# (column title, how to read it from an entry); the table's column order.
+_CONFIG_COLUMNS: tuple[tuple[str, Callable[[TrainConfig], Any]], ...] = (
+    ("dataset", lambda c: c.dataset),
+    ("kind", lambda c: c.kind.upper()),
+    ("arch", lambda c: c.arch),
+    ("latent", lambda c: c.latent_dim),
+    ("loss", lambda c: c.loss),
+    ("recon weight", lambda c: c.reconstruction_weight),
+    ("KL weight", lambda c: c.kl_weight if c.is_variational else None),
+    ("reduction", lambda c: c.loss_reduction),
+    ("epochs", lambda c: c.epochs),
+)
+
+
+class MetricColumn(NamedTuple):
+    """A metric column of the comparison table: title, metrics.json key, display format."""
+
+    title: str
+    key: str
+    format: str  # printf-style, or "percent" for fractions
+
+
+METRIC_COLUMNS: tuple[MetricColumn, ...] = (
+    MetricColumn("test −ELBO", "test_neg_elbo", "%.1f"),
+    MetricColumn("recon BCE", "test_bce", "%.1f"),
+    MetricColumn("KL", "test_kl", "%.2f"),
+    MetricColumn("IW-NLL", "test_iw_nll", "%.1f"),
+    MetricColumn("active units", "active_units", "%d"),
+    MetricColumn("kNN acc", "knn_accuracy", "percent"),
+    MetricColumn("sample FID", "sample_fid", "%.1f"),
+    MetricColumn("confidence", "sample_confidence", "percent"),
+    MetricColumn("train time (s)", "train_seconds", "%.0f"),
+)
+"""Every metric the comparison table shows, in column order."""
+
+# Written by `python -m jlml_core evaluate`, not by training.
+EVALUATION_METRICS: tuple[str, ...] = (
+    "test_iw_nll",
+    "active_units",
+    "knn_accuracy",
+    "sample_fid",
+    "sample_confidence",
+)
+_VARIATIONAL_ONLY = {"test_neg_elbo", "test_iw_nll", "test_kl"}
+
+# Rough training throughput in images per second (forward + backward, batch 128) measured on
+# the 2-core development machine. A GPU or a faster CPU is much quicker, a busy one slower.
+TRAINING_IMAGES_PER_SECOND: dict[str, float] = {
+    "dense": 25_000.0,
+    "cnn_shallow": 2_500.0,
+    "cnn_deep": 600.0,
+}
+# Each epoch also evaluates the test set; a forward pass costs about a third of a training step.
+_EVALUATION_SPEEDUP = 3.0
+
+
+def _number(value: Any) -> float | None:
+    """A finite real number, or None for anything else (missing, NaN, lists, text)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def metric_value(entry: Entry, key: str) -> float | None:
+    """One metric of an entry as a float, or None when it was not recorded.
+
+    ``test_bce`` falls back to the test reconstruction loss that training records, which is
+    the summed BCE for a model trained with the BCE loss.
+    """
+    if key in _VARIATIONAL_ONLY and not entry.config.is_variational:
+        return None  # an AE has no posterior: no KL, no ELBO
+    value = _number(entry.metrics.get(key))
+    if value is None and key == "test_bce" and entry.config.loss == "bce":
+        value = _number(entry.metrics.get("test_reconstruction"))
+    return value
+
+
+def metrics_row(entry: Entry) -> dict[str, Any]:
+    """One table row: the model's label and key, its config, then every metric (None if missing)."""
+    row: dict[str, Any] = {"model": entry.label, "key": entry.key}
+    row |= {title: read(entry.config) for title, read in _CONFIG_COLUMNS}
+    row |= {column.title: metric_value(entry, column.key) for column in METRIC_COLUMNS}
+    return row
+
+
+def metrics_table(entries: Sequence[Entry]) -> list[dict[str, Any]]:
+    """Rows of `metrics_row` for every entry, in the given order."""
+    return [metrics_row(entry) for entry in entries]
+
+
+def missing_evaluation(entry: Entry) -> list[str]:
+    """Evaluation metrics an entry lacks (those that apply to its kind of model)."""
+    wanted = [
+        key
+        for key in EVALUATION_METRICS
+        if entry.config.is_variational or key not in _VARIATIONAL_ONLY
+    ]
+    return [key for key in wanted if _number(entry.metrics.get(key)) is None]
+
+
+def evaluate_command(entry: Entry) -> str:
+    """The shell command that fills in an entry's evaluation metrics."""
+    return f"python -m jlml_core evaluate --model {entry.key}"
+
+
+def groups_differing_only_in(entries: Sequence[Entry], field: str) -> list[list[Entry]]:
+    """Sets of models whose configs are identical except for `field`.
+
+    A model listed twice (the same config in the zoo and in the user's cache) counts once,
+    first listing wins. Each group holds at least two distinct values of `field` and is
+    ordered by that value; groups come largest first.
+
+    Args:
+        entries: listed models.
+        field: a `TrainConfig` field name, e.g. "loss" or "reconstruction_weight".
+
+    Returns:
+        The groups, each a list of entries.
+    """
+    by_rest: dict[str, dict[Any, Entry]] = {}
+    for entry in entries:
+        fields = entry.config.to_dict()
+        if field not in fields:
+            raise ValueError(f"{field!r} is not a config field.")
+        value = fields.pop(field)
+        by_rest.setdefault(json.dumps(fields, sort_keys=True), {}).setdefault(value, entry)
+    groups = [
+        [members[value] for value in sorted(members)]
+        for members in by_rest.values()
+        if len(members) >= 2
+    ]
+    return sorted(groups, key=lambda group: (-len(group), group[0].label))
+
+
+def shared_description(config: TrainConfig, field: str) -> str:
+    """What the models of a `groups_differing_only_in(..., field)` group have in common."""
+    parts = [config.kind.upper(), config.arch, f"z={config.latent_dim}"]
+    if field != "loss":
+        parts.append(config.loss)
+    if field not in ("reconstruction_weight", "kl_weight"):
+        parts.append(f"w={config.reconstruction_weight:g}/{config.kl_weight:g}")
+    parts.append(f"{config.epochs} epochs")
+    if config.train_subset is not None:
+        parts.append(f"{config.train_subset:,} images")
+    if config.dataset != "mnist":
+        parts.insert(0, config.dataset)
+    return " · ".join(parts)
+
+
+def posterior_radii(logvar: np.ndarray) -> np.ndarray:
+    """RMS posterior standard deviation of each image, sqrt(mean_d sigma_d^2): (N, D) -> (N,).
+
+    The per-image values whose mean is `metrics.posterior_radius`: about 1 where a posterior
+    has collapsed onto the N(0, I) prior, small where the encoder is certain. Distances from
+    the origin are `metrics.code_norms`.
+    """
+    sigma_squared = np.exp(np.asarray(logvar, np.float64))  # (N, D)
+    return np.sqrt(sigma_squared.mean(axis=1))
+
+
+def estimate_training_seconds(
+    config: TrainConfig, train_size: int = 60_000, test_size: int = 10_000
+) -> float | None:
+    """A rough guess of how long `fit(config)` takes on a CPU like the development machine.
+
+    Based on `TRAINING_IMAGES_PER_SECOND`, so only a hint: other machines, a busy CPU, batch
+    size and latent size all move it. None for an architecture without a measured speed.
+
+    Args:
+        config: what would be trained.
+        train_size: images in the full training split.
+        test_size: images evaluated after every epoch.
+    """
+    speed = TRAINING_IMAGES_PER_SECOND.get(config.arch)
+    if speed is None:
+        return None
+    images = min(config.train_subset or train_size, train_size)
+    per_epoch = images / speed + test_size / (speed * _EVALUATION_SPEEDUP)
+    return config.epochs * per_epoch
+
+
+def format_duration(seconds: float) -> str:
+    """Rounded human duration: "about 5 s", "about 3 min", "about 1.5 h"."""
+    if seconds < 60:
+        return f"about {max(1, round(seconds))} s"
+    if seconds < 3600:
+        return f"about {round(seconds / 60)} min"
+    return f"about {seconds / 3600:.1f} h"

@@ -1,0 +1,168 @@
+"""Tests for jlml_core.config: validation messages, JSON round-trips and the cache key."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import pytest
+
+from jlml_core.config import MAX_LATENT_DIM, ConfigError, TrainConfig
+
+# The key of the default config, pinned: if it changes, every cached and shipped model is
+# silently orphaned, so a change must be deliberate (and the zoo rebuilt).
+DEFAULT_KEY = "b43bf6a32d0a"
+
+# One changed value per field; the test below checks that the list covers every field.
+FIELD_CHANGES = {
+    "dataset": "fashion-mnist",
+    "kind": "ae",
+    "arch": "dense",
+    "latent_dim": 3,
+    "hidden_dim": 64,
+    "loss": "cb",
+    "reconstruction_weight": 2.0,
+    "kl_weight": 0.5,
+    "loss_reduction": "mean",
+    "epochs": 11,
+    "batch_size": 64,
+    "learning_rate": 2e-3,
+    "schedule": "cosine",
+    "seed": 1,
+    "train_subset": 1000,
+}
+
+BAD_VALUES = [
+    ("latent_dim", 0),
+    ("latent_dim", MAX_LATENT_DIM + 1),
+    ("latent_dim", 2.5),
+    ("latent_dim", True),
+    ("hidden_dim", 0),
+    ("epochs", -1),
+    ("epochs", 0),
+    ("batch_size", 0),
+    ("seed", -1),
+    ("train_subset", 0),
+    ("learning_rate", 0),
+    ("learning_rate", -1e-3),
+    ("learning_rate", math.inf),
+    ("learning_rate", "fast"),
+    ("kl_weight", math.nan),
+    ("kl_weight", -1.0),
+    ("reconstruction_weight", math.nan),
+    ("reconstruction_weight", 0.0),
+    ("loss", "l1"),
+    ("kind", "gan"),
+    ("loss_reduction", "avg"),
+    ("schedule", "step"),
+    ("arch", ""),
+    ("dataset", ""),
+]
+
+
+def test_defaults_are_valid() -> None:
+    config = TrainConfig()
+    assert config.kind == "vae" and config.is_variational
+    assert 1 <= config.latent_dim <= MAX_LATENT_DIM
+    assert config.to_dict() == TrainConfig.from_dict(config.to_dict()).to_dict()
+
+
+@pytest.mark.parametrize(("field", "value"), BAD_VALUES)
+def test_bad_value_raises_config_error_naming_the_field(field: str, value: object) -> None:
+    with pytest.raises(ConfigError) as error:
+        TrainConfig(**{field: value})
+    message = str(error.value)
+    assert field in message
+    assert "\n" not in message  # the CLI prints it as one line
+
+
+@pytest.mark.parametrize(("field", "value"), BAD_VALUES)
+def test_replace_validates_again(field: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=field):
+        TrainConfig().replace(**{field: value})
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("latent_dim", 1), ("latent_dim", MAX_LATENT_DIM), ("kl_weight", 0.0), ("epochs", 1)],
+)
+def test_boundary_values_are_accepted(field: str, value: object) -> None:
+    assert getattr(TrainConfig(**{field: value}), field) == value
+
+
+def test_config_is_frozen() -> None:
+    config = TrainConfig()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.latent_dim = 3  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        TrainConfig(),
+        TrainConfig(
+            kind="ae",
+            arch="dense",
+            latent_dim=16,
+            hidden_dim=64,
+            loss="cb",
+            kl_weight=0.0,
+            loss_reduction="mean",
+            learning_rate=3e-4,
+            schedule="cosine",
+            seed=7,
+            train_subset=500,
+            dataset="/tmp/my digits",
+        ),
+    ],
+)
+def test_json_round_trip(config: TrainConfig) -> None:
+    restored = TrainConfig.from_dict(json.loads(config.to_json()))
+    assert restored == config
+    assert restored.key() == config.key()
+    assert json.loads(config.to_json()) == config.to_dict()
+
+
+def test_from_dict_fills_missing_fields_with_defaults() -> None:
+    assert TrainConfig.from_dict({"latent_dim": 8}) == TrainConfig(latent_dim=8)
+
+
+def test_from_dict_rejects_unknown_keys() -> None:
+    with pytest.raises(ConfigError, match="beta"):
+        TrainConfig.from_dict({**TrainConfig().to_dict(), "beta": 4.0})
+
+
+def test_key_is_stable() -> None:
+    assert TrainConfig().key() == DEFAULT_KEY
+    assert TrainConfig().key() == TrainConfig().key()
+    assert len(DEFAULT_KEY) == 12 and int(DEFAULT_KEY, 16) >= 0
+
+
+@pytest.mark.parametrize("field", ["reconstruction_weight", "kl_weight", "learning_rate"])
+def test_key_ignores_int_versus_float(field: str) -> None:
+    as_int, as_float = TrainConfig(**{field: 1}), TrainConfig(**{field: 1.0})
+    assert isinstance(getattr(as_int, field), float)
+    assert as_int == as_float
+    assert as_int.key() == as_float.key()
+    assert TrainConfig.from_dict(json.loads(json.dumps({field: 1}))).key() == as_float.key()
+
+
+def test_field_changes_cover_every_field() -> None:
+    assert set(FIELD_CHANGES) == {f.name for f in dataclasses.fields(TrainConfig)}
+
+
+@pytest.mark.parametrize(("field", "value"), FIELD_CHANGES.items())
+def test_key_changes_when_any_field_changes(field: str, value: object) -> None:
+    base = TrainConfig()
+    changed = base.replace(**{field: value})
+    assert getattr(changed, field) != getattr(base, field)
+    assert changed.key() != base.key()
+    assert changed.slug() != base.slug()
+
+
+def test_slug_names_the_model_and_is_a_safe_folder_name() -> None:
+    config = TrainConfig(kind="ae", arch="dense", latent_dim=16, loss="mse")
+    assert config.slug() == f"mnist-ae-dense-z16-mse-{config.key()}"
+    custom = TrainConfig(dataset="/home/me/my digits")
+    assert custom.slug().startswith("custom-") and "/" not in custom.slug()

@@ -1,0 +1,96 @@
+"""AppTest for the Generation page: prior samples, interpolation and the two latent grids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+from dashboard import cache
+from jlml_core.checkpoints import CheckpointStore
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def navigation_reruns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make AppTest rerun app.py, not just the page (see tests/test_page_home.py)."""
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs) -> None:
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+def _key(cache_dir: Path, kind: str, latent_dim: int = 2) -> str:
+    return next(
+        e.key
+        for e in CheckpointStore(cache_dir).entries()
+        if (e.config.kind, e.config.latent_dim) == (kind, latent_dim)
+    )
+
+
+def _page(model_key: str) -> AppTest:
+    cache.refresh_entries()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["model_key"] = model_key
+    return at.run().switch_page("pages/generation.py").run()
+
+
+def _image(at: AppTest, caption_start: str) -> str:
+    """URL of the one image whose caption starts with `caption_start` (it names the bytes)."""
+    urls = [
+        url
+        for image in at.image
+        for url, caption in zip(image.value, image.captions, strict=True)
+        if caption.startswith(caption_start)
+    ]
+    assert len(urls) == 1, [c for image in at.image for c in image.captions]
+    return urls[0]
+
+
+def test_prior_grid_changes_with_seed_and_size(app_env: Path) -> None:
+    at = _page(_key(app_env, "vae"))
+    assert not at.exception
+    assert at.title[0].value == "Generation"
+    assert not at.warning  # a VAE: no warning about the prior
+    first = _image(at, "64 samples, seed 0")
+    at.number_input(key="gen_seed").set_value(1).run()
+    assert _image(at, "64 samples, seed 1") != first
+    at.slider(key="gen_grid").set_value(3).run()
+    _image(at, "9 samples")
+    assert len(at.image) == 5  # prior grid, strip, rectangle grid, three corners, plane grid
+
+
+def test_interpolation_strip_follows_the_path_and_the_random_pair(app_env: Path) -> None:
+    at = _page(_key(app_env, "vae"))
+    linear = _image(at, "Left: test digit #0")
+    at.radio(key="gen_method").set_value("spherical").run()
+    assert _image(at, "Left: test digit #0") != linear
+    next(b for b in at.button if b.label == "Random pair").click().run()
+    assert not at.exception
+    start, end = at.number_input(key="gen_start").value, at.number_input(key="gen_end").value
+    assert start != end and (start, end) != (0, 1)
+    _image(at, f"Left: test digit #{start} ")
+
+
+def test_autoencoder_gets_the_prior_warning(app_env: Path) -> None:
+    at = _page(_key(app_env, "ae"))
+    assert not at.exception
+    assert "plain autoencoder" in at.warning[0].value and "N(0, I)" in at.warning[0].value
+
+
+def test_higher_dimensional_model_explains_the_pca_plane_and_grids_respond(app_env: Path) -> None:
+    at = _page(_key(app_env, "vae", latent_dim=4))
+    assert not at.exception
+    assert any("principal components" in info.value for info in at.info)
+    grid = _image(at, "Decoded 15 × 15 grid")
+    at.slider(key="gen_plane_grid").set_value(6).run()
+    assert _image(at, "Decoded 6 × 6 grid") != grid
+    mosaic = _image(at, "The plane through")
+    at.number_input(key="gen_c").set_value(40).run()
+    assert _image(at, "The plane through") != mosaic

@@ -1,0 +1,129 @@
+"""AppTest for the Latent Explorer: the scatter it sends, the detail panel, the projection note.
+
+AppTest cannot click a Plotly chart, so the panel is driven through the page's index box (the
+same path as a click on a digit); tests/test_browser.py clicks the real chart.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+from dashboard import cache
+from jlml_core import checkpoints, reconstruction
+from jlml_core.data import load_split
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def navigation_reruns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make AppTest rerun app.py, not just the page (see tests/test_page_home.py)."""
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs) -> None:
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+def _entry(cache_dir: Path, kind: str, latent_dim: int = 2) -> checkpoints.Entry:
+    return next(
+        e
+        for e in checkpoints.CheckpointStore(cache_dir).entries()
+        if (e.config.kind, e.config.latent_dim) == (kind, latent_dim)
+    )
+
+
+def _page(entry: checkpoints.Entry) -> AppTest:
+    cache.refresh_entries()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["model_key"] = entry.key
+    return at.run().switch_page("pages/latent_explorer.py").run()
+
+
+def _figure(at: AppTest) -> dict:
+    (chart,) = at.get("plotly_chart")
+    return json.loads(chart.proto.spec)
+
+
+def _markdown(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def _image_count(at: AppTest) -> int:
+    return sum(len(image.value) for image in at.image)
+
+
+def test_scatter_of_every_test_digit_and_an_empty_panel(app_env: Path) -> None:
+    at = _page(_entry(app_env, "vae"))
+    assert not at.exception
+    assert at.title[0].value == "Latent Explorer"
+    assert "10,000 test digits" in at.caption[0].value
+    assert not any("principal components" in info.value for info in at.info)  # 2-D: no PCA
+    assert any("Click a digit" in info.value for info in at.info)
+    assert _image_count(at) == 0
+    figure = _figure(at)
+    plane, *classes = figure["data"]
+    assert [trace["type"] for trace in figure["data"]] == ["scattergl"] * 11
+    assert [trace["name"] for trace in classes] == [str(d) for d in range(10)]
+    assert "customdata" not in plane and all("customdata" in trace for trace in classes)
+    assert figure["layout"]["xaxis"]["title"]["text"] == "z₁"
+    assert not figure["layout"].get("images")
+    assert any(e.label == "How clicking works" for e in at.expander)
+
+
+def test_picking_a_digit_shows_it_with_its_reconstruction_loss_and_neighbours(
+    app_env: Path,
+) -> None:
+    entry = _entry(app_env, "vae")
+    at = _page(entry)
+    figure_before = _figure(at)
+    at.number_input(key="latent_row").set_value(7).run()
+    assert not at.exception
+    test = load_split("mnist", "test")
+    text = _markdown(at)
+    assert f"**Test digit #7** · class **{int(test.labels[7])}**" in text
+    assert _image_count(at) == 2 + 8  # original and reconstruction, then 8 neighbours
+    assert at.image[0].captions == ["original", "reconstruction"]
+    shown = float(re.search(r"Reconstruction loss \(BCE\): \*\*([\d.]+)\*\*", text).group(1))
+    model = checkpoints.load_model(entry.path)
+    expected = reconstruction.per_image_loss(model, test.images[7:8], "bce")[0]
+    assert shown == pytest.approx(float(expected), abs=0.051)
+    assert any("Updated in" in caption.value for caption in at.caption)
+    assert _figure(at) == figure_before  # the big figure does not change with the choice
+
+    at.number_input(key="latent_row").set_value(8).run()
+    assert f"**Test digit #8** · class **{int(test.labels[8])}**" in _markdown(at)
+    assert "#7" not in _markdown(at)
+
+
+def test_a_4d_model_is_shown_as_a_projection(app_env: Path) -> None:
+    at = _page(_entry(app_env, "vae", latent_dim=4))
+    assert not at.exception
+    note = next(info.value for info in at.info if "principal components" in info.value)
+    assert "4-dimensional" in note and "% of the codes' variance" in note
+    assert _figure(at)["layout"]["xaxis"]["title"]["text"].startswith("PC 1 (")
+    at.number_input(key="latent_row").set_value(3).run()
+    assert "Nearest test digits in all 4 dimensions" in _markdown(at)
+    assert "CB NLL" in _markdown(at)
+
+
+def test_background_of_decoded_digits_follows_its_controls(app_env: Path) -> None:
+    at = _page(_entry(app_env, "ae"))
+    assert at.slider(key="latent_background_size").disabled
+    at.checkbox(key="latent_background").check().run()
+    assert not at.exception
+    (image,) = _figure(at)["layout"]["images"]
+    assert image["source"].startswith("data:image/png;base64,") and image["layer"] == "below"
+    at.slider(key="latent_background_size").set_value(10).run()
+    (smaller,) = _figure(at)["layout"]["images"]
+    assert smaller["source"] != image["source"]
+    at.checkbox(key="latent_background").uncheck().run()
+    assert not _figure(at)["layout"].get("images")
