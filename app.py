@@ -6,26 +6,10 @@ off) and owns the shared model sidebar. Run: ``streamlit run app.py``.
 
 from __future__ import annotations
 
-import os
-
 import streamlit as st
 
+from dashboard.settings import demo_mode
 from dashboard.sidebar import render_sidebar
-
-DEMO_ENV = "JLML_DEMO"
-
-
-def demo_mode() -> bool:
-    """Hosted demos hide training: $JLML_DEMO=1 or `demo = true` in .streamlit/secrets.toml."""
-    if os.environ.get(DEMO_ENV, "").lower() in {"1", "true", "yes"}:
-        return True
-    try:
-        return bool(st.secrets.get("demo", False))
-    except (FileNotFoundError, KeyError, AttributeError):
-        return False
-    except Exception:  # noqa: BLE001 - Streamlit raises its own error when no secrets exist
-        return False
-
 
 st.set_page_config(page_title="JL-ML Autoencoder Lab", page_icon="🔢", layout="wide")
 

@@ -157,9 +157,7 @@ def first_reconstructions_for(
 
 
 @st.cache_resource(show_spinner="Drawing the latent plane…", max_entries=8)
-def _latent_figure(
-    path: str, version: float, dataset: str, output: str, background_digits: int
-):
+def _latent_figure(path: str, version: float, dataset: str, output: str, background_digits: int):
     from jlml_core import latent_plots
 
     projection = _projection(path, version, dataset)

@@ -283,6 +283,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     metrics = evaluate_model(model, entry.config, subset=args.subset, iw_samples=args.iw_samples)
     print(f"{entry.label}  ({entry.path})")
     _print_metrics(metrics)
+    in_zoo = entry.path.parent.resolve() == checkpoints.zoo_dir().resolve()
+    if args.subset is None and not in_zoo:
+        # Full-test-set numbers are recorded, so the dashboard can show them; subsets are not.
+        command = f"python -m jlml_core evaluate --model {entry.key} --iw-samples {args.iw_samples}"
+        store = checkpoints.CheckpointStore(entry.path.parent)
+        store.update_metrics(entry.config, {**metrics, "metrics_command": command})
+        print(f"saved to {entry.path / checkpoints.METRICS_FILE}")
     return 0
 
 

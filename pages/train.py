@@ -1,6 +1,227 @@
-"""Placeholder: being built."""
+"""Train: choose a config, train it with a live progress bar and loss chart, stop at any time.
+
+Stopping relies on Streamlit itself: any click (the Stop button, another widget, another page)
+reruns the script, which ends this run at its next Streamlit call, i.e. inside the progress
+callback. `fit` then unwinds before `CheckpointStore.save`, which writes atomically anyway, so
+a stopped run leaves nothing in the cache. The next run sees the leftover RUNNING marker and
+reports the cancellation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
-st.title("train")
-st.info("This page is being built.")
+from dashboard import cache
+from dashboard.settings import demo_mode
+from dashboard.sidebar import ANY
+from jlml_core import architectures, checkpoints, comparison, loss_plots
+from jlml_core.config import MAX_LATENT_DIM, ConfigError, TrainConfig
+from jlml_core.data import DATASETS, DataError, resolve_dataset_dir
+from jlml_core.train import Progress
+
+REQUEST, RUNNING, RESULT = "train_request", "train_running", "train_result"
+DEFAULTS = TrainConfig()
+LOSS_HELP = (
+    "bce: binary cross-entropy; cb: continuous Bernoulli; mse: squared error (a Gaussian "
+    "likelihood). The Loss Comparison page explains the difference."
+)
+REDUCTION_HELP = (
+    "sum: the proper ELBO; mean: averages over pixels and latent dimensions like the original "
+    "project, which reweights the KL term."
+)
+VIEWS = (
+    ("pages/reconstructions.py", "Reconstructions"),
+    ("pages/latent_explorer.py", "Latent Explorer"),
+    ("pages/generation.py", "Generation"),
+    ("pages/model_zoo.py", "Model Zoo"),
+)
+
+
+def _select(key: str) -> None:
+    """Make `key` the sidebar's model. A button callback: it runs before the sidebar is drawn."""
+    for name in list(st.session_state):
+        if str(name).startswith("filter_"):
+            st.session_state[name] = ANY  # a filter must not hide the chosen model
+    st.session_state["model_key"] = key
+
+
+def _open_buttons(key: str) -> None:
+    """Buttons that select the model and open it on the other pages.
+
+    The same widget keys serve a just-trained and an already-cached model, so a click still
+    finds its button on the rerun it causes (by then the model counts as cached).
+    """
+    row = st.container(horizontal=True)
+    row.button("Select it", key="open_select", type="primary", on_click=_select, args=(key,))
+    for page, title in VIEWS:
+        if row.button(f"Open in {title}", key=f"open_{title}", on_click=_select, args=(key,)):
+            st.switch_page(page)
+
+
+def _config_form(disabled: bool) -> dict:
+    """The config widgets (keys "train_<field>"); returns TrainConfig keyword arguments."""
+    try:
+        architectures.load_plugins()
+    except ImportError as error:
+        st.warning(str(error))
+    arch_names = sorted(architectures.ARCHITECTURES)
+    arch_help = "\n".join(
+        f"- **{a.name}**: {a.description}" for a in architectures.ARCHITECTURES.values()
+    )
+    values = {}
+
+    def number(field: str, label: str, step: float, **options) -> None:
+        default = options.pop("value", getattr(DEFAULTS, field))
+        values[field] = st.number_input(
+            label, value=default, step=step, key=f"train_{field}", disabled=disabled, **options
+        )
+
+    def choice(field: str, label: str, options: list, widget=st.selectbox, **more) -> None:
+        index = options.index(getattr(DEFAULTS, field)) if field != "dataset" else 0
+        values[field] = widget(
+            label, options, index=index, key=f"train_{field}", disabled=disabled, **more
+        )
+
+    model, objective, training = st.columns(3, gap="large")
+    with model:
+        st.subheader("Model")
+        choice("dataset", "Dataset", list(DATASETS))
+        choice("kind", "Kind", ["vae", "ae"], st.radio, format_func=str.upper, horizontal=True)
+        choice("arch", "Architecture", arch_names, help=arch_help)
+        number("latent_dim", "Latent dimension", 1, help=f"1 to {MAX_LATENT_DIM}.")
+    with objective:
+        st.subheader("Loss")
+        choice("loss", "Reconstruction loss", ["bce", "cb", "mse"], help=LOSS_HELP)
+        number("reconstruction_weight", "Reconstruction weight", 0.1)
+        number("kl_weight", "KL weight (β)", 0.1, help="Ignored for an AE.")
+        choice("loss_reduction", "Loss reduction", ["sum", "mean"], st.radio, horizontal=True,
+               help=REDUCTION_HELP)  # fmt: skip
+    with training:
+        st.subheader("Training")
+        number("epochs", "Epochs", 1)
+        number("batch_size", "Batch size", 32)
+        number("learning_rate", "Learning rate", 1e-4, format="%.4f")
+        number("seed", "Seed", 1)
+        number("train_subset", "Train on the first N images", 1000, value=None,
+               placeholder="all of them", help="Empty: the whole training set.")  # fmt: skip
+    return values
+
+
+def _show_result(result: dict) -> None:
+    if result["status"] == "trained":
+        st.success(f"Trained and saved **{result['label']}** in {result['seconds']:.0f} s.")
+        _open_buttons(result["key"])
+    elif result["status"] == "cancelled":
+        st.warning(f"Training of **{result['label']}** was cancelled; nothing was saved.")
+    else:
+        st.error(f"Training of **{result['label']}** failed: {result['error']}")
+
+
+def _train(config: TrainConfig, label: str, controls: DeltaGenerator) -> None:
+    """Train `config` into the user's cache, drawing progress; reruns the page when done."""
+    st.session_state[RUNNING] = {"config": config.to_dict(), "label": label}
+    controls.button(
+        "Stop",
+        icon=":material/stop_circle:",
+        key="train_stop",
+        help="Stops after the current few steps.",
+    )
+    bar = st.progress(0.0, text="Loading the data…")
+    chart = st.empty()
+
+    def report(progress: Progress) -> None:
+        bar.progress(
+            min(progress.fraction, 1.0),
+            text=f"Epoch {progress.epoch} of {progress.epochs} · step {progress.step} of "
+            f"{progress.steps_per_epoch} · running loss {progress.loss:.2f}",
+        )
+        if progress.epoch_done:
+            history = {label: progress.history}
+            figure = loss_plots.training_curves_figure(history, epochs=progress.epochs)
+            chart.plotly_chart(figure, key=f"train_live_{progress.epoch}")
+
+    try:
+        checkpoints.get_or_train(config, on_progress=report)
+    except (checkpoints.CheckpointError, DataError, OSError, RuntimeError, ValueError) as error:
+        st.session_state[RESULT] = {"status": "failed", "label": label, "error": str(error)}
+    else:
+        store = checkpoints.find(config)
+        metrics = store.read_entry(store.path_for(config)).metrics if store else {}
+        st.session_state[RESULT] = {"status": "trained", "label": label, "key": config.key(),
+                                    "seconds": metrics.get("train_seconds", 0.0)}  # fmt: skip
+    del st.session_state[RUNNING]
+    cache.refresh_entries()
+    st.rerun()
+
+
+def _interrupted() -> None:
+    """A previous run stopped mid-training (Stop, another widget, another page): say so."""
+    running = st.session_state.pop(RUNNING)
+    config = TrainConfig.from_dict(running["config"])
+    if checkpoints.find(config) is not None:  # stopped after the model was saved
+        result = {"status": "trained", "key": config.key(), "seconds": 0.0}
+    else:
+        result = {"status": "cancelled"}
+    st.session_state[RESULT] = result | {"label": running["label"]}
+
+
+def _request_training() -> None:
+    st.session_state[REQUEST] = True
+
+
+st.title("Train a model")
+if demo_mode():
+    st.info("Training is switched off in this demo. Every trained model is on the other pages.")
+    st.stop()
+st.markdown(
+    "Pick a configuration and train it here; the model lands in your cache "
+    f"(`{checkpoints.default_cache_dir()}`) and every page can show it. Click **Stop**, or "
+    "anything else, to cancel: nothing half-trained is saved."
+)
+if RUNNING in st.session_state:
+    _interrupted()
+training = st.session_state.pop(REQUEST, False)
+values = _config_form(disabled=training)
+result = None if training else st.session_state.pop(RESULT, None)  # shown once
+
+try:
+    config = TrainConfig(**values)
+    resolve_dataset_dir(config.dataset)
+except (ConfigError, DataError) as error:
+    st.error(f"**This configuration cannot be trained:** {error}")
+    st.stop()
+label = checkpoints.Entry(Path(config.slug()), config, {}).label
+st.divider()
+if result is not None:
+    _show_result(result)
+just_trained = result is not None and result.get("key") == config.key()
+if (store := checkpoints.find(config)) is not None:
+    if not just_trained:
+        st.success(f"**{label}** is already trained (`{store.path_for(config)}`). Open it:")
+        _open_buttons(config.key())
+else:
+    estimate = comparison.estimate_training_seconds(config)
+    speed = comparison.TRAINING_IMAGES_PER_SECOND.get(config.arch)
+    st.markdown(f"**{label}** · key `{config.key()}`")
+    if estimate is None:
+        st.caption(f"No training speed has been measured for `{config.arch}`.")
+    else:
+        st.caption(
+            f"Estimated time: **{comparison.format_duration(estimate)}**, from a rough "
+            f"{speed:,.0f} images/s for `{config.arch}` measured on a 2-core CPU; a GPU is much "
+            "faster, a busy machine slower."
+        )
+    controls = st.container(horizontal=True)
+    controls.button(
+        "Training…" if training else "Train",
+        type="primary",
+        icon=":material/play_arrow:",
+        key="train_start",
+        on_click=_request_training,
+        disabled=training,
+    )
+    if training:
+        _train(config, label, controls)
