@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import statistics
@@ -157,10 +158,16 @@ def main(argv: list[str] | None = None) -> int:
         env["JLML_ZOO_DIR"] = args.zoo_dir
     if args.threads:
         env["OMP_NUM_THREADS"] = str(args.threads)
+    load_before = os.getloadavg()[0]
     with StreamlitServer(env) as server:
         result = measure(server.url, args.clicks, args.seed)
     result["threads"] = args.threads
-    print(f"model: {result['model']}, {len(result['clicks'])} clicks")
+    load_after = os.getloadavg()[0]
+    result["load_average"] = [load_before, load_after]  # a busy machine is slower
+    print(
+        f"model: {result['model']}, {len(result['clicks'])} clicks, "
+        f"load average {load_before:.1f} -> {load_after:.1f} on {os.cpu_count()} CPUs"
+    )
     for name in ("plotly_select_ms", "image_requested_ms", "image_loaded_ms"):
         values = [c[name] for c in result["clicks"] if c.get(name) is not None]
         if values:

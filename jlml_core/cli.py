@@ -324,7 +324,11 @@ def _interleave_rows(originals, reconstructions, columns: int):
 
 
 def cmd_zoo(args: argparse.Namespace) -> int:
-    from .zoo import build_zoo
+    from .zoo import build_zoo, manifest_table, read_manifest
+
+    if args.table:
+        print(manifest_table(read_manifest(args.out)))
+        return 0
 
     build_zoo(
         only=args.only,
@@ -442,6 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="models trained at once, one thread each (default: %(default)s)",
     )
     zoo.add_argument("--force", action="store_true", help="retrain models already present")
+    zoo.add_argument("--table", action="store_true", help="print the manifest's metrics table")
     zoo.add_argument("--no-evaluate", action="store_true", help="train only; skip the metrics")
     download = add("download", "fetch a dataset with torchvision (needs internet)", cmd_download)
     download.add_argument("dataset", choices=["mnist", "fashion-mnist"])

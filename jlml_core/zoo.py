@@ -206,3 +206,31 @@ def build_zoo(
             manifest[futures[future]] = future.result()
             write_manifest(manifest, out_dir)
     return manifest
+
+
+_TABLE_COLUMNS = (
+    ("test −ELBO", "test_neg_elbo", "{:.1f}"),
+    ("IW-NLL", "test_iw_nll", "{:.1f}"),
+    ("BCE", "test_bce", "{:.1f}"),
+    ("KL", "test_kl", "{:.2f}"),
+    ("active", "active_units", "{}"),
+    ("kNN acc", "knn_accuracy", "{:.3f}"),
+    ("MNIST-FID", "sample_fid", "{:.1f}"),
+    ("conf.", "sample_confidence", "{:.3f}"),
+    ("train s", "train_seconds", "{:.0f}"),
+)
+
+
+def manifest_table(manifest: dict[str, Any]) -> str:
+    """The zoo's metrics as a Markdown table (for the README and closing notes)."""
+    header = ["model", "epochs", *(title for title, _, _ in _TABLE_COLUMNS)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name in sorted(manifest):
+        record = manifest[name]
+        metrics = record.get("metrics", {})
+        cells = [f"`{name}`", str(record["config"]["epochs"])]
+        for _, key, fmt in _TABLE_COLUMNS:
+            value = metrics.get(key)
+            cells.append("–" if value is None else fmt.format(value))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -1,6 +1,177 @@
-"""Placeholder: being built."""
+"""Latent Explorer: the 10,000 test codes in the plane; click a digit or any place to decode it."""
 
+from __future__ import annotations
+
+import time
+from functools import partial
+
+import numpy as np
 import streamlit as st
 
-st.title("latent_explorer")
-st.info("This page is being built.")
+from dashboard import cache
+from dashboard.images import show_image, show_images
+from dashboard.sidebar import require_entry
+from jlml_core import latent, latent_plots, reconstruction
+from jlml_core.checkpoints import CheckpointError, Entry
+from jlml_core.data import DataError
+
+NEIGHBOURS = 8
+NEIGHBOURS_PER_ROW = 4
+SCATTER_KEY = "latent_scatter"
+ROW_KEY = "latent_row"
+CLICK_KEY = "latent_click"
+STARTED_KEY = "latent_click_started"
+LOSS_NAMES = {"bce": "BCE", "mse": "MSE", "cb": "CB NLL"}
+HOW_CLICKING_WORKS = """
+Streamlit reports a Plotly selection only when a **point** is clicked, never a bare position.
+So under the digits lies an invisible grid of 120 × 120 points covering the whole plot: a
+click on empty space selects the nearest grid point (at most half a grid step away), and its
+x, y come back to Python, which decodes exactly that position. A click on a digit selects the
+digit instead; its row in the test set travels with it (Plotly numbers points per class trace).
+
+The black mark is Plotly's own highlight of the selected point, drawn in the browser. Unselected
+points keep their normal look, and the figure sent from Python is the same object on every
+click, so the 10,000-point WebGL scatter is never redrawn; only the chart's fragment (the plot
+and this panel) reruns on the server. Changing the model or the background draws a new figure,
+which clears the mark; the panel keeps showing your last choice. Drag to pan, scroll to zoom,
+double-click to reset the view, click a class in the legend to hide it.
+"""
+
+
+def _show_digit(entry: Entry, row: int, codes: np.ndarray, output: latent.ImageOutput) -> None:
+    """A clicked test digit: original, reconstruction, class and reconstruction loss."""
+    test = cache.test_set(entry.config.dataset)
+    model = cache.model_for(entry)
+    name = test.class_names[int(test.labels[row])]
+    original = test.images[row].numpy() / 255.0  # (H, W)
+    decoded = latent.decode_points(model, codes[row : row + 1], output)[0]
+    loss = reconstruction.per_image_loss(model, test.images[row : row + 1], entry.config.loss)[0]
+    st.markdown(f"**Test digit #{row}** · class **{name}**")
+    show_images([original, decoded], ["original", "reconstruction"], scale=5)
+    loss_name = LOSS_NAMES.get(entry.config.loss, entry.config.loss)
+    st.markdown(f"Reconstruction loss ({loss_name}): **{loss:.1f}** nats")
+
+
+def _show_position(
+    entry: Entry, click: latent_plots.Click, output: latent.ImageOutput
+) -> np.ndarray:
+    """A clicked place in the plane: its decoded image. Returns the code that was decoded."""
+    model = cache.model_for(entry)
+    code, image = latent_plots.decode_position(
+        model, cache.projection_for(entry), click.x, click.y, output
+    )
+    st.markdown(f"**Decoded position** ({click.x:.2f}, {click.y:.2f})")
+    show_image(image, "decoded image", scale=5)
+    return code
+
+
+def _show_neighbours(entry: Entry, codes: np.ndarray, code: np.ndarray, skip: int | None) -> None:
+    """The test digits whose codes lie nearest `code` (leaving out row `skip`)."""
+    test = cache.test_set(entry.config.dataset)
+    rows, distances = latent.nearest(codes, code, NEIGHBOURS + (skip is not None))
+    keep = rows != skip
+    rows, distances = rows[keep][:NEIGHBOURS], distances[keep][:NEIGHBOURS]
+    where = "in the latent space" if codes.shape[1] <= 2 else f"in all {codes.shape[1]} dimensions"
+    st.markdown(f"Nearest test digits {where}")
+    for start in range(0, len(rows), NEIGHBOURS_PER_ROW):
+        cells = st.columns(NEIGHBOURS_PER_ROW, gap="small")
+        for cell, row, distance in zip(cells, rows[start:], distances[start:], strict=False):
+            with cell:
+                name = test.class_names[int(test.labels[row])]
+                show_image(test.images[row].numpy() / 255.0, f"{name} · d={distance:.2f}", 3)
+
+
+def _remember_selection(entry_key: str) -> None:
+    """on_select: keep what the plot click chose (a cleared selection keeps the last one)."""
+    st.session_state[STARTED_KEY] = time.perf_counter()
+    click = latent_plots.click_from_selection(st.session_state[SCATTER_KEY].selection)
+    if click is not None:
+        st.session_state[CLICK_KEY] = (entry_key, click)
+
+
+def _remember_row(entry_key: str, points: np.ndarray) -> None:
+    """on_change of the index box: choose that test digit as if it had been clicked."""
+    st.session_state[STARTED_KEY] = time.perf_counter()
+    row = st.session_state[ROW_KEY]
+    if row is not None and 0 <= row < len(points):
+        x, y = points[int(row)]
+        click = latent_plots.Click("digit", int(row), float(x), float(y))
+        st.session_state[CLICK_KEY] = (entry_key, click)
+
+
+def _current_click(entry_key: str) -> latent_plots.Click | None:
+    """The last choice; a test digit carries over to another model, a place does not."""
+    entry_key_then, click = st.session_state.get(CLICK_KEY, (None, None))
+    return click if click is None or click.kind == "digit" or entry_key_then == entry_key else None
+
+
+@st.fragment
+def explorer(entry: Entry, background_digits: int) -> None:
+    """The scatter and the panel a click changes; reruns alone when the selection changes."""
+    # A click's server time starts in its callback, before this function reruns.
+    started = st.session_state.pop(STARTED_KEY, None) or time.perf_counter()
+    codes = cache.encodings_for(entry).mu  # (N, D)
+    plot, panel = st.columns([3, 2], gap="medium")
+    with plot:
+        st.plotly_chart(
+            cache.latent_figure_for(entry, background_digits),
+            key=SCATTER_KEY,
+            on_select=partial(_remember_selection, entry.key),  # plotly_chart takes no args=
+            selection_mode="points",
+            config={"scrollZoom": True, "displaylogo": False},
+        )
+    with panel:
+        st.number_input(
+            "Or pick a test digit by index", 0, len(codes) - 1, None, step=1, key=ROW_KEY,
+            placeholder=f"0 to {len(codes) - 1}", on_change=_remember_row,
+            args=(entry.key, cache.projected_codes_for(entry)),
+        )  # fmt: skip
+    click = _current_click(entry.key)
+    output = latent_plots.image_output_for(entry.config.loss)
+    with panel, st.container(key="latent_detail"):
+        if click is None:
+            st.info(
+                "Click a digit to see it beside its reconstruction, or click anywhere in the "
+                "plane to decode that exact position."
+            )
+            return
+        if click.kind == "digit" and click.row is not None and 0 <= click.row < len(codes):
+            _show_digit(entry, click.row, codes, output)
+            _show_neighbours(entry, codes, codes[click.row], skip=click.row)
+        else:
+            code = _show_position(entry, click, output)
+            _show_neighbours(entry, codes, code, skip=None)
+        elapsed = 1000 * (time.perf_counter() - started)
+        st.caption(f"Updated in {elapsed:.0f} ms on the server.", help="Time for this rerun.")
+
+
+st.title("Latent Explorer")
+entry = require_entry()
+intro = st.container()  # filled once the codes are loaded
+left, right, _ = st.columns([2, 2, 3], vertical_alignment="bottom")
+background = left.checkbox(
+    "Show decoded digits underneath",
+    key="latent_background",
+    help="Tile the plane with the digits its positions decode to: the learned manifold.",
+)
+digits = right.slider(
+    "Digits per side", 8, 30, 16, key="latent_background_size", disabled=not background
+)
+background_digits = digits if background else 0
+try:
+    projection = cache.projection_for(entry)
+    count = len(cache.encodings_for(entry).mu)
+    cache.latent_figure_for(entry, background_digits)  # built here, with its spinner
+except (CheckpointError, DataError, OSError) as error:
+    st.error(f"Could not load {entry.label} or its test set: {error}. Pick another model.")
+    st.stop()
+
+intro.caption(
+    f"Where {entry.label} puts the {count:,} test digits, one colour per class. Click a "
+    "digit, or anywhere in the plane, to decode it."
+)
+if note := latent_plots.projection_note(projection):
+    intro.info(note)
+with st.expander("How clicking works"):
+    st.markdown(HOW_CLICKING_WORKS)
+explorer(entry, background_digits)

@@ -127,3 +127,12 @@ def test_background_of_decoded_digits_follows_its_controls(app_env: Path) -> Non
     assert smaller["source"] != image["source"]
     at.checkbox(key="latent_background").uncheck().run()
     assert not _figure(at)["layout"].get("images")
+
+
+def test_a_chosen_digit_stays_chosen_under_another_model(app_env: Path) -> None:
+    at = _page(_entry(app_env, "vae"))
+    at.number_input(key="latent_row").set_value(11).run()
+    at.selectbox(key="model_key").set_value(_entry(app_env, "ae").key).run()
+    assert not at.exception
+    assert "**Test digit #11**" in _markdown(at)
+    assert at.caption[0].value.startswith("Where AE ")
