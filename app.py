@@ -1,7 +1,9 @@
 """JL-ML Autoencoder Lab — the Streamlit entry point.
 
-Routes over the pages in `pages/` (registered explicitly, so Streamlit's auto-discovery stays
-off) and owns the shared model sidebar. Run: ``streamlit run app.py``.
+Routes over the pages in `views/` with st.navigation and owns the shared model sidebar.
+Run: ``streamlit run app.py``. (The folder is not called `pages/` on purpose: a folder of that
+name beside the entry script switches Streamlit into its legacy auto-discovery mode until
+st.navigation first runs, so a bookmarked page opened first would run without this router.)
 """
 
 from __future__ import annotations
@@ -11,18 +13,18 @@ import streamlit as st
 from dashboard.settings import demo_mode
 from dashboard.sidebar import render_sidebar
 
-st.set_page_config(page_title="JL-ML Autoencoder Lab", page_icon="🔢", layout="wide")
+st.set_page_config(page_title="JL-ML Autoencoder Lab", page_icon=":material/draw:", layout="wide")
 
 pages = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/reconstructions.py", title="Reconstructions", icon="🔁"),
-    st.Page("pages/latent_explorer.py", title="Latent Explorer", icon="🧭"),
-    st.Page("pages/generation.py", title="Generation", icon="✨"),
-    st.Page("pages/loss_comparison.py", title="Loss Comparison", icon="⚖️"),
-    st.Page("pages/model_zoo.py", title="Model Zoo", icon="📊"),
+    st.Page("views/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("views/reconstructions.py", title="Reconstructions", icon=":material/compare:"),
+    st.Page("views/latent_explorer.py", title="Latent Explorer", icon=":material/explore:"),
+    st.Page("views/generation.py", title="Generation", icon=":material/auto_awesome:"),
+    st.Page("views/loss_comparison.py", title="Loss Comparison", icon=":material/balance:"),
+    st.Page("views/model_zoo.py", title="Model Zoo", icon=":material/leaderboard:"),
 ]
 if not demo_mode():
-    pages.append(st.Page("pages/train.py", title="Train", icon="🏋️"))
+    pages.append(st.Page("views/train.py", title="Train", icon=":material/model_training:"))
 
 navigation = st.navigation(pages)
 render_sidebar()

@@ -67,6 +67,7 @@ def resolve_data_dir(data_dir: str | None) -> Path:
 
 def load_mnist(data_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     """Return (train, test) images as float32 in [0, 1], shape (N, 28, 28, 1); not binarised."""
+
     def images(split: str) -> np.ndarray:
         x = read_idx_gz(data_dir / f"{split}-images-idx3-ubyte.gz")  # (N, 28, 28) uint8
         return (x.astype(np.float32) / 255.0)[..., None]  # (N, 28, 28, 1)
@@ -220,7 +221,7 @@ def evaluate_neg_elbo(vae: VAE, x: np.ndarray, batch_size: int, seed: int) -> di
     encoder, decoder = vae.encoder, vae.decoder
     sampler = Sampling(seed)
 
-    @tf.function
+    @tf.function(autograph=False)  # straight-line tensor code: nothing for AutoGraph to convert
     def step(xb):
         z_mean, z_log_var, _ = encoder(xb, training=False)
         z = sampler([z_mean, z_log_var])
@@ -254,8 +255,9 @@ def machine_info() -> dict:
     return {
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
-        "nproc": (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                  else os.cpu_count()),
+        "nproc": (
+            len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        ),
         "cpu_model": cpu_model,
         "python": platform.python_version(),
     }
@@ -279,14 +281,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data-dir", default=None,
-                   help="folder with the MNIST *.gz IDX files (default: data/mnist, then "
-                        "/work/shared/data/mnist)")
-    p.add_argument("--steps-per-execution", type=int, default=1,
-                   help="Keras compile() option; 1 = one Python round trip per batch (default, "
-                        "as the original project ran)")
-    p.add_argument("--jit-compile", choices=["auto", "true", "false"], default="auto",
-                   help="XLA; Keras 'auto' resolves to off on a CPU-only machine")
+    p.add_argument(
+        "--data-dir",
+        default=None,
+        help="folder with the MNIST *.gz IDX files (default: data/mnist, then "
+        "/work/shared/data/mnist)",
+    )
+    p.add_argument(
+        "--steps-per-execution",
+        type=int,
+        default=1,
+        help="Keras compile() option; 1 = one Python round trip per batch (default, "
+        "as the original project ran)",
+    )
+    p.add_argument(
+        "--jit-compile",
+        choices=["auto", "true", "false"],
+        default="auto",
+        help="XLA; Keras 'auto' resolves to off on a CPU-only machine",
+    )
     p.add_argument("--json-out", default=None, help="write the results as JSON here")
     args = p.parse_args(argv)
     if args.epochs < 2:
@@ -305,8 +318,11 @@ def main(argv: list[str] | None = None) -> dict:
     decoder = build_decoder(args.arch, args.latent_dim)
     vae = VAE(encoder, decoder, name=f"vae_{args.arch}")
     jit = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
-    vae.compile(optimizer=keras.optimizers.Adam(learning_rate=args.lr),
-                steps_per_execution=args.steps_per_execution, jit_compile=jit)
+    vae.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=args.lr),
+        steps_per_execution=args.steps_per_execution,
+        jit_compile=jit,
+    )
     n_params = encoder.count_params() + decoder.count_params()
 
     timer = EpochTimer()
@@ -314,8 +330,14 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.perf_counter()
     # fit() shuffles the in-memory array afresh every epoch (shuffle=True); the last batch is
     # the 96-image remainder of 60,000 / 128.
-    history = vae.fit(x_train, epochs=args.epochs, batch_size=args.batch_size, shuffle=True,
-                      callbacks=[timer], verbose=0)
+    history = vae.fit(
+        x_train,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        shuffle=True,
+        callbacks=[timer],
+        verbose=0,
+    )
     total_train_seconds = time.perf_counter() - t0
     load_after = loadavg()
 
@@ -347,14 +369,14 @@ def main(argv: list[str] | None = None) -> dict:
         "per_epoch_own_cores": timer.own_cores,
         "per_epoch_other_processes_cores": timer.other_cores,
         "per_epoch_cores_note": "cores kept busy by this process / by every other process on the "
-                                "machine during each epoch (/proc/stat); other > ~0.2 means the "
-                                "epoch was contended",
+        "machine during each epoch (/proc/stat); other > ~0.2 means the "
+        "epoch was contended",
         "total_train_seconds": total_train_seconds,
         "train_loss_per_epoch": [float(v) for v in history.history["loss"]],
         "test_neg_elbo_mean_z": test["test_neg_elbo_mean_z"],
         "test_neg_elbo_sampled": test["test_neg_elbo_sampled"],
         "test_neg_elbo_note": "nats/image on the 10,000 test images; mean_z decodes z = z_mean, "
-                              "sampled decodes one reparameterised z ~ q(z|x); KL is analytic",
+        "sampled decodes one reparameterised z ~ q(z|x); KL is analytic",
         "test_recon_mean_z": test["test_recon_mean_z"],
         "test_recon_sampled": test["test_recon_sampled"],
         "test_kl": test["test_kl"],
@@ -389,11 +411,15 @@ def print_table(r: dict) -> None:
         ("img/s, steady (epochs 2..N)", f"{r['images_per_second']:,.0f}"),
         ("img/s, first epoch (warm-up)", f"{r['first_epoch_images_per_second']:,.0f}"),
         ("img/s per epoch", ", ".join(f"{v:,.0f}" for v in r["per_epoch_images_per_second"])),
-        ("cores used: this / others", ", ".join(
-            f"{own:.1f}/{'?' if other is None else f'{other:.1f}'}"
-            for own, other in zip(
-                r["per_epoch_own_cores"], r["per_epoch_other_processes_cores"], strict=True)
-        )),
+        (
+            "cores used: this / others",
+            ", ".join(
+                f"{own:.1f}/{'?' if other is None else f'{other:.1f}'}"
+                for own, other in zip(
+                    r["per_epoch_own_cores"], r["per_epoch_other_processes_cores"], strict=True
+                )
+            ),
+        ),
         ("total train time", f"{r['total_train_seconds']:.1f} s"),
         ("train loss per epoch", ", ".join(f"{v:.2f}" for v in r["train_loss_per_epoch"])),
         ("test -ELBO, z = z_mean", f"{r['test_neg_elbo_mean_z']:.2f} nats/image"),

@@ -16,9 +16,10 @@ from jlml_core import checkpoints, latent
 from jlml_core.data import ImageDataset, load_split
 from jlml_core.models import Autoencoder
 
-# Streamlit serves many sessions from one process; two threads for torch keeps one user's
-# decode from starving the others while still using both cores of a laptop.
-torch.set_num_threads(min(2, torch.get_num_threads()))
+# One torch thread: a click decodes one tiny image, where a second OpenMP thread only adds
+# synchronisation (measured: a single-image decode took 23-190 ms with two threads on a busy
+# 2-core machine, about 0.6 ms with one), and Streamlit serves several sessions at once anyway.
+torch.set_num_threads(1)
 
 
 def entry_version(path: Path) -> float:

@@ -51,8 +51,13 @@ def default_entry_key(entries: list[Entry]) -> str:
     """The model to open with: the 2-D cnn_shallow BCE VAE on MNIST if present."""
     for entry in entries:
         c = entry.config
-        if (c.dataset, c.kind, c.arch, c.latent_dim, c.loss) == ("mnist", "vae", "cnn_shallow", 2,
-                                                                  "bce") and c.kl_weight == 1.0:
+        if (c.dataset, c.kind, c.arch, c.latent_dim, c.loss) == (
+            "mnist",
+            "vae",
+            "cnn_shallow",
+            2,
+            "bce",
+        ) and c.kl_weight == 1.0:
             return entry.key
     return entries[0].key
 

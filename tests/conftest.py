@@ -27,12 +27,22 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # Small enough to train in about a second each, real enough to give digit-like decodes.
 TINY_CONFIGS = {
-    "vae": TrainConfig(arch="dense", kind="vae", latent_dim=2, hidden_dim=64, epochs=2,
-                       train_subset=3000, seed=1),
-    "ae": TrainConfig(arch="dense", kind="ae", latent_dim=2, hidden_dim=64, epochs=2,
-                      train_subset=3000, seed=1),
-    "vae_cb_4d": TrainConfig(arch="dense", kind="vae", latent_dim=4, hidden_dim=64, loss="cb",
-                             epochs=2, train_subset=3000, seed=1),
+    "vae": TrainConfig(
+        arch="dense", kind="vae", latent_dim=2, hidden_dim=64, epochs=2, train_subset=3000, seed=1
+    ),
+    "ae": TrainConfig(
+        arch="dense", kind="ae", latent_dim=2, hidden_dim=64, epochs=2, train_subset=3000, seed=1
+    ),
+    "vae_cb_4d": TrainConfig(
+        arch="dense",
+        kind="vae",
+        latent_dim=4,
+        hidden_dim=64,
+        loss="cb",
+        epochs=2,
+        train_subset=3000,
+        seed=1,
+    ),
 }
 
 

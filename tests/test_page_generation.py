@@ -4,26 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from dashboard import cache
 from jlml_core.checkpoints import CheckpointStore
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(autouse=True)
-def navigation_reruns(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make AppTest rerun app.py, not just the page (see tests/test_page_home.py)."""
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs) -> None:
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
 
 
 def _key(cache_dir: Path, kind: str, latent_dim: int = 2) -> str:
@@ -38,7 +24,7 @@ def _page(model_key: str) -> AppTest:
     cache.refresh_entries()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.session_state["model_key"] = model_key
-    return at.run().switch_page("pages/generation.py").run()
+    return at.run().switch_page("views/generation.py").run()
 
 
 def _image(at: AppTest, caption_start: str) -> str:

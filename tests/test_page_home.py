@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from dashboard import cache
@@ -17,23 +16,6 @@ from jlml_core.train import FitResult, Progress
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN_LABEL = "Train the default model"
-
-
-@pytest.fixture(autouse=True)
-def navigation_reruns(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make AppTest rerun app.py, not just the page, like the real server does.
-
-    AppTest (1.67) resets `PagesManager.uses_pages_directory` before every run, and a `pages/`
-    folder then turns it on: every rerun after the first executes the page file alone
-    (legacy multipage mode), skipping app.py's sidebar. Keep it off, as st.navigation does.
-    """
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs) -> None:
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
 
 
 def _home(model_key: str | None = None) -> AppTest:

@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from dashboard import cache
@@ -19,18 +18,6 @@ from jlml_core import checkpoints, reconstruction
 from jlml_core.data import load_split
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(autouse=True)
-def navigation_reruns(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make AppTest rerun app.py, not just the page (see tests/test_page_home.py)."""
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs) -> None:
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
 
 
 def _entry(cache_dir: Path, kind: str, latent_dim: int = 2) -> checkpoints.Entry:
@@ -45,7 +32,7 @@ def _page(entry: checkpoints.Entry) -> AppTest:
     cache.refresh_entries()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.session_state["model_key"] = entry.key
-    return at.run().switch_page("pages/latent_explorer.py").run()
+    return at.run().switch_page("views/latent_explorer.py").run()
 
 
 def _figure(at: AppTest) -> dict:

@@ -30,7 +30,7 @@ def relabelled_copy(entry_folder: Path, cache_dir: Path, **changes: object) -> T
     return config
 
 
-def _page(path: str = "pages/loss_comparison.py") -> AppTest:
+def _page(path: str = "views/loss_comparison.py") -> AppTest:
     cache.refresh_entries()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     return at.switch_page(path).run()

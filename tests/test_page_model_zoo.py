@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def _zoo() -> AppTest:
     cache.refresh_entries()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    return at.switch_page("pages/model_zoo.py").run()
+    return at.switch_page("views/model_zoo.py").run()
 
 
 def _chart_types(at: AppTest) -> list[str]:

@@ -18,7 +18,7 @@ TINY = TrainConfig(arch="dense", epochs=1, train_subset=500)
 def _train_page() -> AppTest:
     cache.refresh_entries()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    return at.switch_page("pages/train.py").run()
+    return at.switch_page("views/train.py").run()
 
 
 def _set_tiny_config(at: AppTest) -> AppTest:
@@ -77,10 +77,8 @@ def test_trains_a_tiny_model_into_the_cache_and_offers_it(empty_cache: Path) -> 
     entries = CheckpointStore(empty_cache).entries()
     assert [e.config for e in entries] == [TINY]
     assert TINY.key() in [e.key for e in cache.list_entries()]  # the listing was refreshed
-    at.session_state["filter_loss"] = "mse"  # a sidebar filter that would hide the new model
     at.button(key="open_select").click().run()  # "Select it" picks the model everywhere
     assert at.session_state["model_key"] == TINY.key()
-    assert at.session_state["filter_loss"] == "any"
     assert "already trained" in _texts(at.success)  # the same config again: offered, not retrained
     assert not [b for b in at.button if b.key == "train_start" and not b.disabled]
     at.button(key="open_Model Zoo").click().run()  # select and go
@@ -90,7 +88,7 @@ def test_trains_a_tiny_model_into_the_cache_and_offers_it(empty_cache: Path) -> 
 def test_an_interrupted_run_reports_cancelled_and_saves_nothing(empty_cache: Path) -> None:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.session_state["train_running"] = {"config": TINY.to_dict(), "label": "tiny"}
-    at.switch_page("pages/train.py").run()
+    at.switch_page("views/train.py").run()
     assert not at.exception
     assert "was cancelled; nothing was saved" in _texts(at.warning)
     assert CheckpointStore(empty_cache).entries() == []
@@ -100,7 +98,7 @@ def test_an_interrupted_run_reports_cancelled_and_saves_nothing(empty_cache: Pat
 
 def test_demo_mode_hides_training(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JLML_DEMO", "1")
-    at = AppTest.from_file(str(ROOT / "pages" / "train.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "views" / "train.py"), default_timeout=60).run()
     assert not at.exception
     assert "switched off in this demo" in _texts(at.info)
     assert not at.number_input

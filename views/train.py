@@ -33,10 +33,10 @@ REDUCTION_HELP = (
     "project, which reweights the KL term."
 )
 VIEWS = (
-    ("pages/reconstructions.py", "Reconstructions"),
-    ("pages/latent_explorer.py", "Latent Explorer"),
-    ("pages/generation.py", "Generation"),
-    ("pages/model_zoo.py", "Model Zoo"),
+    ("views/reconstructions.py", "Reconstructions"),
+    ("views/latent_explorer.py", "Latent Explorer"),
+    ("views/generation.py", "Generation"),
+    ("views/model_zoo.py", "Model Zoo"),
 )
 
 

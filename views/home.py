@@ -21,18 +21,18 @@ EXPECTED_TIME = "about a minute or two on a laptop CPU (longer on a slow or busy
 
 # fmt: off
 VIEWS = (  # page, title, icon, what it shows
-    ("pages/reconstructions.py", "Reconstructions", "🔁",
+    ("views/reconstructions.py", "Reconstructions", "🔁",
      "Originals over their reconstructions, the worst-reconstructed digits, pixel errors."),
-    ("pages/latent_explorer.py", "Latent Explorer", "🧭",
+    ("views/latent_explorer.py", "Latent Explorer", "🧭",
      "The test set as a map of codes; click anywhere to decode that point."),
-    ("pages/generation.py", "Generation", "✨",
+    ("views/generation.py", "Generation", "✨",
      "Sample the prior, interpolate between digits, decode grids over the latent plane."),
-    ("pages/loss_comparison.py", "Loss Comparison", "⚖️",
+    ("views/loss_comparison.py", "Loss Comparison", "⚖️",
      "BCE, MSE and continuous Bernoulli decoders side by side."),
-    ("pages/model_zoo.py", "Model Zoo", "📊",
+    ("views/model_zoo.py", "Model Zoo", "📊",
      "Every trained model with its metrics, sortable and comparable."),
 )
-TRAIN_VIEW = ("pages/train.py", "Train", "🏋️",
+TRAIN_VIEW = ("views/train.py", "Train", "🏋️",
               "Train your own model: any architecture, latent size, loss and KL weight.")
 # fmt: on
 
