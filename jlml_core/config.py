@@ -58,7 +58,7 @@ class TrainConfig:
     reconstruction_weight: float = 1.0
     kl_weight: float = 1.0
     loss_reduction: LossReduction = "sum"
-    epochs: int = 10
+    epochs: int = 5
     batch_size: int = 128
     learning_rate: float = 1e-3
     schedule: Schedule = "constant"

@@ -33,9 +33,9 @@ ZOO_IW_SAMPLES = 16
 
 # One recipe for the whole zoo: Adam with cosine decay, batch 128, seed 0.
 _RECIPE = dict(batch_size=128, learning_rate=1e-3, schedule="cosine", seed=0)
-_CNN_EPOCHS = 6
-_DENSE_EPOCHS = 30
-_SWEEP_EPOCHS = 3
+_CNN_EPOCHS = 4
+_DENSE_EPOCHS = 20
+_SWEEP_EPOCHS = 2
 SWEEP_WEIGHTS = (1.0, 10.0, 100.0, 1000.0, 10000.0)
 
 
@@ -52,7 +52,7 @@ ZOO: dict[str, TrainConfig] = {
     "vae-cnn-z2-mse": _cnn(loss="mse"),
     # A 16-unit dense layer would be a second bottleneck in front of a 16-D code.
     "vae-cnn-z16": _cnn(latent_dim=16, hidden_dim=128, epochs=8),
-    "vae-cnn-z16-cb": _cnn(latent_dim=16, hidden_dim=128, epochs=8, loss="cb"),
+    "vae-cnn-z16-cb": _cnn(latent_dim=16, hidden_dim=128, epochs=6, loss="cb"),
     "vae-deep-z2": TrainConfig(arch="cnn_deep", epochs=5, **_RECIPE),
     "fashion-vae-cnn-z2": _cnn(dataset="fashion-mnist"),
     # The original project's sweep: per-pixel mean BCE x weight against per-dimension mean KL.

@@ -94,7 +94,7 @@ def test_train_button_trains_the_default_config_and_shows_it(
     next(b for b in at.button if b.label == TRAIN_LABEL).click().run()
     assert not at.exception
     assert [(c.arch, c.kind, c.latent_dim, c.epochs) for c in calls] == [
-        ("cnn_shallow", "vae", 2, 3)
+        ("cnn_shallow", "vae", 2, 5)
     ]
     assert not [b for b in at.button if b.label == TRAIN_LABEL]
     assert any("cnn_shallow" in m.value for m in at.markdown)

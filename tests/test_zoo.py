@@ -1,0 +1,71 @@
+"""The shipped zoo: every committed checkpoint loads, matches its manifest, and re-evaluates to
+the metrics recorded when it was trained."""
+
+from __future__ import annotations
+
+import pytest
+
+from jlml_core import zoo
+from jlml_core.checkpoints import CheckpointStore, load_model, zoo_dir
+from jlml_core.config import TrainConfig
+from jlml_core.data import load_split
+from jlml_core.train import evaluate
+
+MANIFEST = zoo.read_manifest(zoo_dir())
+# Re-evaluation runs the same arithmetic on the same images; only thread scheduling and the
+# memory layout can reorder float sums, so agreement is far tighter than this.
+RELATIVE_TOLERANCE = 1e-3
+
+
+def test_zoo_definition_names_every_required_model() -> None:
+    configs = list(zoo.ZOO.values())
+    assert {(c.kind, c.arch) for c in configs if c.latent_dim == 2 and c.dataset == "mnist"} >= {
+        ("ae", "dense"),
+        ("vae", "dense"),
+        ("ae", "cnn_shallow"),
+        ("vae", "cnn_shallow"),
+        ("vae", "cnn_deep"),
+    }
+    assert {c.loss for c in configs if c.arch == "cnn_shallow" and c.latent_dim == 2} == {
+        "bce",
+        "cb",
+        "mse",
+    }
+    assert {c.loss for c in configs if c.latent_dim == 16} == {"bce", "cb"}
+    sweep = sorted(c.reconstruction_weight for c in configs if c.loss_reduction == "mean")
+    assert sweep == [1.0, 10.0, 100.0, 1000.0, 10000.0]
+    assert any(c.dataset == "fashion-mnist" for c in configs)
+    assert zoo.DEFAULT_MODEL in zoo.ZOO
+
+
+@pytest.mark.skipif(not MANIFEST, reason="no zoo has been built into checkpoints/")
+def test_manifest_lists_only_zoo_models_with_their_configs() -> None:
+    for name, record in MANIFEST.items():
+        assert name in zoo.ZOO, f"{name} is in the manifest but not in jlml_core.zoo.ZOO"
+        assert TrainConfig.from_dict(record["config"]) == zoo.ZOO[name]
+        assert record["folder"] == zoo.ZOO[name].slug()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(MANIFEST))
+def test_zoo_checkpoint_reevaluates_to_its_recorded_metrics(name: str) -> None:
+    record = MANIFEST[name]
+    config = TrainConfig.from_dict(record["config"])
+    folder = zoo_dir() / record["folder"]
+    entry = CheckpointStore(zoo_dir()).read_entry(folder)
+    assert entry.config == config  # the folder's own config.json agrees with the manifest
+    model = load_model(folder)
+    result = evaluate(model, load_split(config.dataset, "test"), config)
+    recorded = entry.metrics
+    assert result.reconstruction == pytest.approx(
+        recorded["test_reconstruction"], rel=RELATIVE_TOLERANCE
+    )
+    assert result.kl == pytest.approx(recorded["test_kl"], rel=RELATIVE_TOLERANCE, abs=1e-6)
+    for key in ("data_sha256",):
+        assert recorded[key] == zoo.data_checksums(config.dataset)
+
+
+@pytest.mark.skipif(not MANIFEST, reason="no zoo has been built into checkpoints/")
+def test_zoo_is_small_enough_to_ship() -> None:
+    size = sum(p.stat().st_size for p in zoo_dir().rglob("*") if p.is_file())
+    assert size < 20 * 2**20, f"checkpoints/ holds {size / 2**20:.1f} MB; the budget is 20 MB"
