@@ -6,25 +6,17 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from dashboard import cache
-from jlml_core.checkpoints import CheckpointStore
+from tests.apptest_helpers import entry_for, open_page
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _key(cache_dir: Path, kind: str, latent_dim: int = 2) -> str:
-    return next(
-        e.key
-        for e in CheckpointStore(cache_dir).entries()
-        if (e.config.kind, e.config.latent_dim) == (kind, latent_dim)
-    )
+    return entry_for(cache_dir, kind, latent_dim).key
 
 
 def _page(model_key: str) -> AppTest:
-    cache.refresh_entries()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.session_state["model_key"] = model_key
-    return at.run().switch_page("views/generation.py").run()
+    return open_page("generation", model_key)
 
 
 def _image(at: AppTest, caption_start: str) -> str:

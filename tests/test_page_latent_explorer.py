@@ -13,26 +13,19 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import cache
 from jlml_core import checkpoints, reconstruction
 from jlml_core.data import load_split
+from tests.apptest_helpers import entry_for, open_page
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _entry(cache_dir: Path, kind: str, latent_dim: int = 2) -> checkpoints.Entry:
-    return next(
-        e
-        for e in checkpoints.CheckpointStore(cache_dir).entries()
-        if (e.config.kind, e.config.latent_dim) == (kind, latent_dim)
-    )
+    return entry_for(cache_dir, kind, latent_dim)
 
 
 def _page(entry: checkpoints.Entry) -> AppTest:
-    cache.refresh_entries()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.session_state["model_key"] = entry.key
-    return at.run().switch_page("views/latent_explorer.py").run()
+    return open_page("latent_explorer", entry.key)
 
 
 def _figure(at: AppTest) -> dict:

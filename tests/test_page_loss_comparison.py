@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import cache
 from jlml_core.checkpoints import CACHE_ENV, CONFIG_FILE, CheckpointStore
 from jlml_core.config import TrainConfig
+from tests.apptest_helpers import texts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,8 +45,7 @@ def _image_urls(at: AppTest) -> list[str]:
     return [url for image in at.get("image") for url in image.value]
 
 
-def _texts(elements) -> str:
-    return " ".join(e.value for e in elements)
+_texts = texts
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import cache
 from jlml_core import checkpoints
 from jlml_core.checkpoints import CACHE_ENV, CheckpointStore
+from tests.apptest_helpers import texts
 from tests.test_page_loss_comparison import relabelled_copy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,8 +29,7 @@ def _chart_types(at: AppTest) -> list[str]:
     return [json.loads(c.proto.spec)["data"][0]["type"] for c in at.get("plotly_chart")]
 
 
-def _texts(elements) -> str:
-    return " ".join(e.value for e in elements)
+_texts = texts
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import cache
 from jlml_core.checkpoints import CACHE_ENV, CheckpointStore
 from jlml_core.config import TrainConfig
+from tests.apptest_helpers import texts
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = TrainConfig(arch="dense", epochs=1, train_subset=500)
@@ -36,8 +37,7 @@ def empty_cache(app_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     return folder
 
 
-def _texts(elements) -> str:
-    return " ".join(e.value for e in elements)
+_texts = texts
 
 
 def test_shows_the_config_form_and_an_estimate(empty_cache: Path) -> None:
