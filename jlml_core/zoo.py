@@ -143,7 +143,8 @@ def build_one(name: str, out_dir: Path, *, evaluate: bool = True, force: bool = 
         result = fit(config, on_progress=_epoch_printer(name))
         store.save(config, result, extra={"data_sha256": data_checksums(config.dataset)})
         print(f"{name}: trained in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    if evaluate:
+    evaluated = "knn_accuracy" in store.read_entry(store.path_for(config)).metrics
+    if evaluate and (force or not evaluated):
         from .evaluation import evaluate_model  # deferred: heavy, and not needed to train
 
         metrics = evaluate_model(store.load(config), config, iw_samples=ZOO_IW_SAMPLES)
