@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from jlml_core.checkpoints import Entry
+from jlml_core.zoo import DEFAULT_MODEL, ZOO
 
 from . import cache
 
@@ -48,16 +49,25 @@ def model_picker(entries: list[Entry], label: str, key: str, default_key: str | 
 
 
 def default_entry_key(entries: list[Entry]) -> str:
-    """The model to open with: the 2-D cnn_shallow BCE VAE on MNIST if present."""
+    """The model to open with: the zoo's default model, else any plain 2-D cnn_shallow BCE VAE."""
+    preferred = ZOO[DEFAULT_MODEL]
     for entry in entries:
-        c = entry.config
-        if (c.dataset, c.kind, c.arch, c.latent_dim, c.loss) == (
-            "mnist",
-            "vae",
-            "cnn_shallow",
-            2,
-            "bce",
-        ) and c.kl_weight == 1.0:
+        if entry.config == preferred:
+            return entry.key
+    plain = preferred.replace(epochs=1)
+    for entry in entries:
+        if (
+            entry.config.replace(
+                epochs=1,
+                seed=0,
+                schedule="cosine",
+                hidden_dim=None,
+                learning_rate=plain.learning_rate,
+                batch_size=128,
+                train_subset=None,
+            )
+            == plain
+        ):
             return entry.key
     return entries[0].key
 
