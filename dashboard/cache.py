@@ -12,7 +12,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from jlml_core import checkpoints, latent
+from jlml_core import checkpoints, diagram, latent, latent_plots, reconstruction
 from jlml_core.data import ImageDataset, load_split
 from jlml_core.models import Autoencoder
 
@@ -100,9 +100,7 @@ def history_for(path: str, version: float) -> list[dict[str, float]]:
 
 @st.cache_data(show_spinner="Scoring every test image…", max_entries=16)
 def _test_losses(path: str, version: float, dataset: str, loss: str) -> np.ndarray:
-    from jlml_core.reconstruction import per_image_loss
-
-    return per_image_loss(load_model(path, version), test_set(dataset).images, loss)
+    return reconstruction.per_image_loss(load_model(path, version), test_set(dataset).images, loss)
 
 
 def test_losses_for(entry: checkpoints.Entry) -> np.ndarray:
@@ -116,9 +114,7 @@ def architecture_stages(
     arch: str, latent_dim: int, hidden_dim: int | None, image_shape: tuple[int, int, int]
 ):
     """Layer shapes of an architecture for the Home page diagram (builds it once)."""
-    from jlml_core.diagram import architecture_stages as trace_stages
-
-    return trace_stages(arch, latent_dim, hidden_dim, image_shape)
+    return diagram.architecture_stages(arch, latent_dim, hidden_dim, image_shape)
 
 
 # --- Loss Comparison, Model Zoo pages --------------------------------------------------------
@@ -159,8 +155,6 @@ def first_reconstructions_for(
 
 @st.cache_resource(show_spinner="Drawing the latent plane…", max_entries=8)
 def _latent_figure(path: str, version: float, dataset: str, output: str, background_digits: int):
-    from jlml_core import latent_plots
-
     projection = _projection(path, version, dataset)
     points = _projected(path, version, dataset)  # (N, 2)
     x_range, y_range = latent_plots.plane_extent(points)
@@ -187,10 +181,8 @@ def latent_figure_for(entry: checkpoints.Entry, background_digits: int = 0):
     One object per model and setting, never mutated: every rerun sends the same figure, so the
     browser keeps the chart (and its selection) instead of redrawing it.
     """
-    from jlml_core.latent_plots import image_output_for
-
     config = entry.config
-    output = image_output_for(config.loss)
+    output = latent_plots.image_output_for(config.loss)
     return _latent_figure(
         str(entry.path), entry_version(entry.path), config.dataset, output, background_digits
     )

@@ -49,27 +49,9 @@ def model_picker(entries: list[Entry], label: str, key: str, default_key: str | 
 
 
 def default_entry_key(entries: list[Entry]) -> str:
-    """The model to open with: the zoo's default model, else any plain 2-D cnn_shallow BCE VAE."""
+    """The model to open with: the zoo's default model, else the first entry."""
     preferred = ZOO[DEFAULT_MODEL]
-    for entry in entries:
-        if entry.config == preferred:
-            return entry.key
-    plain = preferred.replace(epochs=1)
-    for entry in entries:
-        if (
-            entry.config.replace(
-                epochs=1,
-                seed=0,
-                schedule="cosine",
-                hidden_dim=None,
-                learning_rate=plain.learning_rate,
-                batch_size=128,
-                train_subset=None,
-            )
-            == plain
-        ):
-            return entry.key
-    return entries[0].key
+    return next((e.key for e in entries if e.config == preferred), entries[0].key)
 
 
 def render_sidebar() -> Entry | None:
