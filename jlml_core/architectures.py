@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from .layers import ConvTranspose2dBiasAfter
+
 ImageShape = tuple[int, int, int]  # (channels, height, width)
 
 
@@ -147,9 +149,9 @@ def _cnn_shallow_decoder(image_shape: ImageShape, latent_dim: int, hidden_dim: i
         nn.Linear(latent_dim, 32 * small_h * small_w),
         nn.ReLU(),
         Reshape(32, small_h, small_w),  # (B, 32, H/4, W/4)
-        nn.ConvTranspose2d(32, 64, 3, stride=2, padding=1, output_padding=1),  # (B, 64, H/2, W/2)
+        ConvTranspose2dBiasAfter(32, 64, 3, stride=2, padding=1, output_padding=1),  # (B, 64, H/2, W/2)
         nn.ReLU(),
-        nn.ConvTranspose2d(64, 32, 3, stride=2, padding=1, output_padding=1),  # (B, 32, H, W)
+        ConvTranspose2dBiasAfter(64, 32, 3, stride=2, padding=1, output_padding=1),  # (B, 32, H, W)
         nn.ReLU(),
         nn.Conv2d(32, channels, 3, padding=1),  # (B, C, H, W) logits
     )
