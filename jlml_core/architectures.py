@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from .layers import ConvTranspose2dBiasAfter
+from .layers import Conv2dViaFold, ConvTranspose2dBiasAfter
 
 ImageShape = tuple[int, int, int]  # (channels, height, width)
 
@@ -153,7 +153,7 @@ def _cnn_shallow_decoder(image_shape: ImageShape, latent_dim: int, hidden_dim: i
         nn.ReLU(),
         ConvTranspose2dBiasAfter(64, 32, 3, stride=2, padding=1, output_padding=1),  # (B, 32, H, W)
         nn.ReLU(),
-        nn.Conv2d(32, channels, 3, padding=1),  # (B, C, H, W) logits
+        Conv2dViaFold(32, channels, 3, padding=1),  # (B, C, H, W) logits
     )
 
 

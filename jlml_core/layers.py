@@ -28,7 +28,13 @@ class ConvTranspose2dBiasAfter(nn.ConvTranspose2d):
             x, output_size, self.stride, self.padding, self.kernel_size, 2, self.dilation
         )
         y = F.conv_transpose2d(
-            x, self.weight, None, self.stride, self.padding, output_padding, self.groups,
+            x,
+            self.weight,
+            None,
+            self.stride,
+            self.padding,
+            output_padding,
+            self.groups,
             self.dilation,
         )
         return y + self.bias.view(1, -1, 1, 1)
@@ -40,9 +46,54 @@ def to_stock_layers(module: nn.Module) -> nn.Module:
     Returns:
         The same module, whose submodules are now plain `nn.ConvTranspose2d` and so on.
     """
-    for name, child in module.named_children():
+    for child in module.children():
         if isinstance(child, ConvTranspose2dBiasAfter):
             child.__class__ = nn.ConvTranspose2d
+        elif isinstance(child, Conv2dViaFold):
+            child.__class__ = nn.Conv2d
         else:
             to_stock_layers(child)
     return module
+
+
+class Conv2dViaFold(nn.Conv2d):
+    """`nn.Conv2d` (stride 1, "same" padding) computed as a 1x1 convolution plus `F.fold`.
+
+    Why: oneDNN runs a 3x3 convolution with a single output channel (the decoders' last
+    layer) at a few percent of the CPU's peak. Here each input pixel's contribution to each of
+    the k*k output positions it touches is one 1x1 convolution (C_in -> C_out*k*k, a GEMM oneDNN
+    runs well), and `F.fold` adds those contributions into place. Measured on a 2-core AMD EPYC
+    (batch 128, 32 -> 1 channels, 28x28): forward 14 -> 10 ms, forward+backward 32 -> 20 ms.
+    Other settings fall back to the stock convolution.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        kh, kw = self.kernel_size
+        self.uses_fold = (
+            kh % 2 == 1
+            and kw % 2 == 1
+            and self.stride == (1, 1)
+            and self.padding == (kh // 2, kw // 2)
+            and self.dilation == (1, 1)
+            and self.groups == 1
+            and self.padding_mode == "zeros"
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.uses_fold:
+            return super().forward(x)
+        batch, _, height, width = x.shape
+        kh, kw = self.kernel_size
+        # fold scatters pixel p's tap (i, j) to p + (i, j) - padding: a correlation with the
+        # flipped kernel, hence the flip. Rows ordered (out_channel, i, j) as fold expects.
+        taps_weight = self.weight.flip(-1, -2).permute(0, 2, 3, 1)  # (out, kh, kw, in)
+        taps_weight = taps_weight.reshape(-1, self.in_channels, 1, 1)  # (out*kh*kw, in, 1, 1)
+        taps = F.conv2d(x, taps_weight)  # (B, out*kh*kw, H, W)
+        y = F.fold(
+            taps.reshape(batch, -1, height * width),
+            (height, width),
+            (kh, kw),
+            padding=self.padding,
+        )  # (B, out, H, W)
+        return y + self.bias.view(1, -1, 1, 1) if self.bias is not None else y

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from jlml_core.layers import ConvTranspose2dBiasAfter, to_stock_layers
+from jlml_core.layers import Conv2dViaFold, ConvTranspose2dBiasAfter, to_stock_layers
 
 
 def _pair(in_channels: int, out_channels: int) -> tuple[nn.ConvTranspose2d, nn.ConvTranspose2d]:
@@ -51,9 +51,43 @@ def test_layer_without_bias_falls_back_to_the_stock_forward() -> None:
 
 def test_to_stock_layers_swaps_nested_fast_layers() -> None:
     _, fast = _pair(4, 3)
-    model = nn.Sequential(nn.Sequential(fast), nn.ReLU())
+    model = nn.Sequential(nn.Sequential(fast), nn.ReLU(), Conv2dViaFold(3, 1, 3, padding=1))
     x = torch.randn(2, 4, 5, 5)
     before = model(x)
     to_stock_layers(model)
     assert type(model[0][0]) is nn.ConvTranspose2d
+    assert type(model[2]) is nn.Conv2d
     torch.testing.assert_close(model(x), before)
+
+
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+@pytest.mark.parametrize(("out_channels", "kernel"), [(1, 3), (3, 3), (2, 5)])
+def test_conv_via_fold_matches_stock_convolution(
+    memory_format: torch.memory_format, out_channels: int, kernel: int
+) -> None:
+    torch.manual_seed(0)
+    stock = nn.Conv2d(8, out_channels, kernel, padding=kernel // 2)
+    fast = Conv2dViaFold(8, out_channels, kernel, padding=kernel // 2)
+    fast.load_state_dict(stock.state_dict())
+    assert fast.uses_fold
+    x = torch.randn(4, 8, 12, 10).contiguous(memory_format=memory_format).requires_grad_(True)
+    expected, actual = stock(x), fast(x)
+    torch.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-5)
+    upstream = torch.randn_like(expected)
+    grads_stock = torch.autograd.grad(expected, [x, stock.weight, stock.bias], upstream)
+    grads_fast = torch.autograd.grad(actual, [x, fast.weight, fast.bias], upstream)
+    for got, want in zip(grads_fast, grads_stock, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "settings", [{"stride": 2, "padding": 1}, {"padding": 0}, {"padding": 2, "dilation": 2}]
+)
+def test_conv_via_fold_falls_back_outside_stride_one_same_padding(settings: dict) -> None:
+    torch.manual_seed(0)
+    stock = nn.Conv2d(4, 2, 3, **settings)
+    fast = Conv2dViaFold(4, 2, 3, **settings)
+    fast.load_state_dict(stock.state_dict())
+    assert not fast.uses_fold
+    x = torch.randn(2, 4, 9, 9)
+    torch.testing.assert_close(fast(x), stock(x))
