@@ -94,16 +94,16 @@ class Sampling(layers.Layer):
         return z_mean + tf.exp(0.5 * z_log_var) * eps
 
 
-def build_encoder(arch: str, latent_dim: int, seed: int) -> keras.Model:
+def build_encoder(arch: str, latent_dim: int, seed: int, hidden_dim: int | None) -> keras.Model:
     inputs = keras.Input(shape=IMAGE_SHAPE)  # (B, 28, 28, 1)
     if arch == "cnn_shallow":
         h = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu")(inputs)  # 14x14
         h = layers.Conv2D(64, 3, strides=2, padding="same", activation="relu")(h)  # (B, 7, 7, 64)
         h = layers.Flatten()(h)
-        h = layers.Dense(16, activation="relu")(h)
+        h = layers.Dense(hidden_dim or 16, activation="relu")(h)
     elif arch == "dense":
         h = layers.Flatten()(inputs)  # (B, 784)
-        h = layers.Dense(512, activation="relu")(h)
+        h = layers.Dense(hidden_dim or 512, activation="relu")(h)
     else:
         raise ValueError(f"unknown arch {arch!r}")
     z_mean = layers.Dense(latent_dim, name="z_mean")(h)
@@ -112,7 +112,7 @@ def build_encoder(arch: str, latent_dim: int, seed: int) -> keras.Model:
     return keras.Model(inputs, [z_mean, z_log_var, z], name=f"encoder_{arch}")
 
 
-def build_decoder(arch: str, latent_dim: int) -> keras.Model:
+def build_decoder(arch: str, latent_dim: int, hidden_dim: int | None) -> keras.Model:
     z = keras.Input(shape=(latent_dim,))
     if arch == "cnn_shallow":
         h = layers.Dense(7 * 7 * 32, activation="relu")(z)
@@ -121,7 +121,7 @@ def build_decoder(arch: str, latent_dim: int) -> keras.Model:
         h = layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu")(h)  # 28
         logits = layers.Conv2D(1, 3, padding="same")(h)  # (B, 28, 28, 1)
     elif arch == "dense":
-        h = layers.Dense(512, activation="relu")(z)
+        h = layers.Dense(hidden_dim or 512, activation="relu")(z)
         h = layers.Dense(N_PIXELS)(h)
         logits = layers.Reshape(IMAGE_SHAPE)(h)  # (B, 28, 28, 1)
     else:
@@ -282,6 +282,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
+        "--hidden-dim",
+        type=int,
+        default=None,
+        help="encoder dense width (cnn_shallow: 16, the Keras example's; dense: 512)",
+    )
+    p.add_argument("--schedule", choices=["constant", "cosine"], default="constant")
+    p.add_argument(
         "--data-dir",
         default=None,
         help="folder with the MNIST *.gz IDX files (default: data/mnist, then "
@@ -307,6 +314,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def learning_rate(args: argparse.Namespace, n_train: int):
+    """Constant, or cosine decay to 0 over all steps (JL-ML's schedule="cosine")."""
+    if args.schedule == "constant":
+        return args.lr
+    steps = args.epochs * -(-n_train // args.batch_size)
+    return keras.optimizers.schedules.CosineDecay(args.lr, decay_steps=steps)
+
+
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     keras.utils.set_random_seed(args.seed)  # Python, NumPy and TF seeds
@@ -314,12 +329,12 @@ def main(argv: list[str] | None = None) -> dict:
     data_dir = resolve_data_dir(args.data_dir)
     x_train, x_test = load_mnist(data_dir)
 
-    encoder = build_encoder(args.arch, args.latent_dim, seed=args.seed)
-    decoder = build_decoder(args.arch, args.latent_dim)
+    encoder = build_encoder(args.arch, args.latent_dim, seed=args.seed, hidden_dim=args.hidden_dim)
+    decoder = build_decoder(args.arch, args.latent_dim, hidden_dim=args.hidden_dim)
     vae = VAE(encoder, decoder, name=f"vae_{args.arch}")
     jit = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
     vae.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=args.lr),
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate(args, len(x_train))),
         steps_per_execution=args.steps_per_execution,
         jit_compile=jit,
     )
@@ -357,6 +372,8 @@ def main(argv: list[str] | None = None) -> dict:
         "latent_dim": args.latent_dim,
         "batch_size": args.batch_size,
         "lr": args.lr,
+        "hidden_dim": args.hidden_dim,
+        "schedule": args.schedule,
         "seed": args.seed,
         "n_params": int(n_params),
         "n_train": n_train,

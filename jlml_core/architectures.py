@@ -149,7 +149,8 @@ def _cnn_shallow_decoder(image_shape: ImageShape, latent_dim: int, hidden_dim: i
         nn.Linear(latent_dim, 32 * small_h * small_w),
         nn.ReLU(),
         Reshape(32, small_h, small_w),  # (B, 32, H/4, W/4)
-        ConvTranspose2dBiasAfter(32, 64, 3, stride=2, padding=1, output_padding=1),  # (B, 64, H/2, W/2)
+        # (B, 64, H/2, W/2); the fast layers compute exactly what nn.ConvTranspose2d/Conv2d do.
+        ConvTranspose2dBiasAfter(32, 64, 3, stride=2, padding=1, output_padding=1),
         nn.ReLU(),
         ConvTranspose2dBiasAfter(64, 32, 3, stride=2, padding=1, output_padding=1),  # (B, 32, H, W)
         nn.ReLU(),
