@@ -145,6 +145,7 @@ class CheckpointStore:
                 "image_shape": json.dumps(list(result.model.image_shape)),
             }
             save_file(state, str(staging / MODEL_FILE), metadata=metadata)
+            canonicalize_safetensors_header(staging / MODEL_FILE)
             _write_json(staging / CONFIG_FILE, config.to_dict())
             _write_json(staging / METRICS_FILE, {**result.metrics, **(extra or {})})
             _write_json(staging / HISTORY_FILE, result.history)
@@ -275,6 +276,23 @@ def load_model(folder: Path | str) -> Autoencoder:
         # oneDNN's (transposed) convolutions decode 2-3x faster in NHWC on CPU.
         model = model.to(memory_format=torch.channels_last)
     return model.eval()
+
+
+def canonicalize_safetensors_header(model_file: Path) -> None:
+    """Rewrite a safetensors header with sorted keys, so equal weights give equal bytes.
+
+    safetensors serialises the metadata from a hash map whose order changes from process to
+    process; the tensors and their offsets are already deterministic. Sorting the header's keys
+    keeps its length, so the tensor bytes after it stay where they are.
+    """
+    raw = model_file.read_bytes()
+    length = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8 : 8 + length])
+    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    if len(text) <= length:  # always true for our ASCII headers; otherwise leave the file alone
+        tmp = model_file.with_suffix(".tmp")
+        tmp.write_bytes(raw[:8] + text.ljust(length, b" ") + raw[8 + length :])
+        os.replace(tmp, model_file)
 
 
 def _image_shape_of(model_file: Path) -> tuple[int, int, int]:

@@ -47,11 +47,15 @@ ZOO: dict[str, TrainConfig] = {
     "ae-dense-z2": TrainConfig(kind="ae", arch="dense", epochs=_DENSE_EPOCHS, **_RECIPE),
     "vae-dense-z2": TrainConfig(kind="vae", arch="dense", epochs=_DENSE_EPOCHS, **_RECIPE),
     "ae-cnn-z2": _cnn(kind="ae"),
-    "vae-cnn-z2": _cnn(epochs=12),  # the default model: trained longest
+    # The default model, trained longest. A 128-unit encoder layer instead of the Keras
+    # example's 16 narrows the amortisation gap: 4 nats better after 2 epochs.
+    "vae-cnn-z2": _cnn(hidden_dim=128, epochs=20),
+    # The loss comparison: the Keras example's VAE, identical but for the likelihood.
+    "vae-cnn-z2-bce": _cnn(loss="bce"),
     "vae-cnn-z2-cb": _cnn(loss="cb"),
     "vae-cnn-z2-mse": _cnn(loss="mse"),
     # A 16-unit dense layer would be a second bottleneck in front of a 16-D code.
-    "vae-cnn-z16": _cnn(latent_dim=16, hidden_dim=128, epochs=8),
+    "vae-cnn-z16": _cnn(latent_dim=16, hidden_dim=256, epochs=16),
     "vae-cnn-z16-cb": _cnn(latent_dim=16, hidden_dim=128, epochs=6, loss="cb"),
     "vae-deep-z2": TrainConfig(arch="cnn_deep", epochs=5, **_RECIPE),
     "fashion-vae-cnn-z2": _cnn(dataset="fashion-mnist"),

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 
 import jlml_core
 from jlml_core import checkpoints
@@ -411,3 +413,21 @@ def test_checkpoint_file_is_plain_safetensors(tmp_path: Path) -> None:
     header = json.loads(data[8 : 8 + header_size])  # a JSON header, then raw tensor bytes
     assert TrainConfig.from_dict(json.loads(header["__metadata__"]["config"])) == config
     assert json.loads((folder / "config.json").read_text()) == config.to_dict()
+
+
+def test_saved_weights_file_is_byte_identical_across_saves(tmp_path: Path) -> None:
+    # safetensors orders its metadata differently in each process; the store sorts it so a
+    # rebuild of a zoo model can be compared byte for byte.
+    from jlml_core.checkpoints import canonicalize_safetensors_header
+
+    tensors = {"b": torch.arange(3.0), "a": torch.ones(2, 2)}
+    first, second = tmp_path / "first.safetensors", tmp_path / "second.safetensors"
+    save_file(tensors, str(first), metadata={"zeta": "1", "alpha": "2", "mid": "3"})
+    save_file(tensors, str(second), metadata={"mid": "3", "alpha": "2", "zeta": "1"})
+    for path in (first, second):
+        canonicalize_safetensors_header(path)
+    assert first.read_bytes() == second.read_bytes()
+    loaded = load_file(str(first))
+    assert torch.equal(loaded["a"], tensors["a"]) and torch.equal(loaded["b"], tensors["b"])
+    with safe_open(str(first), framework="pt") as handle:
+        assert handle.metadata() == {"zeta": "1", "alpha": "2", "mid": "3"}
