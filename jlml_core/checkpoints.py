@@ -58,14 +58,17 @@ class Entry:
 
     @property
     def label(self) -> str:
-        """Short human name for menus: kind, architecture, latent size, loss, weights."""
+        """Short human name for menus: kind, architecture, latent size, loss, weights, epochs."""
         c = self.config
         text = f"{c.kind.upper()} · {c.arch} · z={c.latent_dim} · {c.loss}"
         if c.dataset != "mnist":
             text = f"{c.dataset} · {text}"
         if c.kl_weight != 1.0 or c.reconstruction_weight != 1.0 or c.loss_reduction != "sum":
             text += f" · w={c.reconstruction_weight:g}/{c.kl_weight:g} ({c.loss_reduction})"
-        return text
+        if c.hidden_dim is not None:
+            text += f" · h={c.hidden_dim}"
+        # Two models alike in all of the above (the zoo has some) differ in training length.
+        return f"{text} · {c.epochs} ep"
 
 
 def default_cache_dir() -> Path:
