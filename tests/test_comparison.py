@@ -75,6 +75,14 @@ def test_missing_evaluation_lists_what_evaluate_would_add() -> None:
     assert comparison.missing_evaluation(_entry(**complete)) == []
 
 
+def test_fashion_models_are_not_asked_for_mnist_sample_scores() -> None:
+    # The sample-quality scores come from an MNIST digit classifier.
+    fashion = _entry(BASE.replace(dataset="fashion-mnist"))
+    missing = comparison.missing_evaluation(fashion)
+    assert "sample_fid" not in missing and "sample_confidence" not in missing
+    assert "knn_accuracy" in missing
+
+
 def test_evaluate_command_names_the_key() -> None:
     assert comparison.evaluate_command(_entry()) == (
         f"python -m jlml_core evaluate --model {BASE.key()}"
