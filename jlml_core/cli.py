@@ -436,7 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     classifier.add_argument("--epochs", type=_positive_int, default=6, help="(default: 6)")
     classifier.add_argument("--seed", type=int, default=0, help="(default: 0)")
-    zoo = add("zoo", "train the shipped model zoo into checkpoints/ (about an hour)", cmd_zoo)
+    zoo = add("zoo", "train the shipped model zoo into checkpoints/ (1-3 h on 2 cores)", cmd_zoo)
     zoo.add_argument("--only", nargs="*", help="names of zoo models to (re)build")
     zoo.add_argument("--out", type=Path, default=None, help="folder (default: checkpoints/)")
     zoo.add_argument(
