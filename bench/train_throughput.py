@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ from jlml_core.data import load_split
 from jlml_core.layers import to_stock_layers
 from jlml_core.models import build_model
 from jlml_core.train import train_one_epoch, uses_channels_last
+from jlml_core.zoo import machine_description
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,17 +108,6 @@ def keras_images_per_second(python: str, arch: str, epochs: int) -> dict:
     return json.loads(out.read_text())
 
 
-def cpu_name() -> str:
-    """The CPU model as /proc/cpuinfo gives it (platform.processor() is empty on Linux)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -186,8 +175,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{keras[arch]['ratio']:.2f}x"
             )
     summary = {
-        "machine": f"{cpu_name()} ({platform.machine()}), torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads, {torch.backends.cpu.get_cpu_capability()}",
+        "machine": f"{machine_description()}, {torch.backends.cpu.get_cpu_capability()}",
         "training": rows,
         "decode_ms": decode,
         "keras": keras,

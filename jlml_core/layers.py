@@ -40,22 +40,6 @@ class ConvTranspose2dBiasAfter(nn.ConvTranspose2d):
         return y + self.bias.view(1, -1, 1, 1)
 
 
-def to_stock_layers(module: nn.Module) -> nn.Module:
-    """Replace this module's fast layers by the stock PyTorch ones, in place (for baselines).
-
-    Returns:
-        The same module, whose submodules are now plain `nn.ConvTranspose2d` and so on.
-    """
-    for child in module.children():
-        if isinstance(child, ConvTranspose2dBiasAfter):
-            child.__class__ = nn.ConvTranspose2d
-        elif isinstance(child, Conv2dViaFold):
-            child.__class__ = nn.Conv2d
-        else:
-            to_stock_layers(child)
-    return module
-
-
 class Conv2dViaFold(nn.Conv2d):
     """`nn.Conv2d` (stride 1, "same" padding) computed as a 1x1 convolution plus `F.fold`.
 
@@ -97,3 +81,19 @@ class Conv2dViaFold(nn.Conv2d):
             padding=self.padding,
         )  # (B, out, H, W)
         return y + self.bias.view(1, -1, 1, 1) if self.bias is not None else y
+
+
+def to_stock_layers(module: nn.Module) -> nn.Module:
+    """Replace this module's fast layers by the stock PyTorch ones, in place (for baselines).
+
+    Returns:
+        The same module, whose submodules are now plain `nn.ConvTranspose2d` and so on.
+    """
+    for child in module.children():
+        if isinstance(child, ConvTranspose2dBiasAfter):
+            child.__class__ = nn.ConvTranspose2d
+        elif isinstance(child, Conv2dViaFold):
+            child.__class__ = nn.Conv2d
+        else:
+            to_stock_layers(child)
+    return module
