@@ -243,6 +243,21 @@ def evaluate_neg_elbo(vae: VAE, x: np.ndarray, batch_size: int, seed: int) -> di
     }
 
 
+class TestElboEachEpoch(keras.callbacks.Callback):
+    """Test -ELBO after every epoch, printed at once, so a long run that has to be stopped
+    still leaves its learning curve. Runs after EpochTimer: epoch times exclude it."""
+
+    def __init__(self, x_test: np.ndarray, seed: int):
+        super().__init__()
+        self.x_test, self.seed = x_test, seed
+        self.per_epoch: list[float] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        test = evaluate_neg_elbo(self.model, self.x_test, batch_size=1000, seed=self.seed)
+        self.per_epoch.append(test["test_neg_elbo_sampled"])
+        print(f"epoch {epoch + 1}: test -ELBO {test['test_neg_elbo_sampled']:.2f}", flush=True)
+
+
 def machine_info() -> dict:
     cpu_model = ""
     try:
@@ -307,6 +322,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="auto",
         help="XLA; Keras 'auto' resolves to off on a CPU-only machine",
     )
+    p.add_argument(
+        "--eval-each-epoch",
+        action="store_true",
+        help="print the test -ELBO (sampled z) after every epoch; epoch times exclude it",
+    )
     p.add_argument("--json-out", default=None, help="write the results as JSON here")
     args = p.parse_args(argv)
     if args.epochs < 2:
@@ -341,6 +361,9 @@ def main(argv: list[str] | None = None) -> dict:
     n_params = encoder.count_params() + decoder.count_params()
 
     timer = EpochTimer()
+    callbacks: list[keras.callbacks.Callback] = [timer]
+    if args.eval_each_epoch:
+        callbacks.append(TestElboEachEpoch(x_test, seed=args.seed + 1))
     load_before = loadavg()
     t0 = time.perf_counter()
     # fit() shuffles the in-memory array afresh every epoch (shuffle=True); the last batch is
@@ -350,7 +373,7 @@ def main(argv: list[str] | None = None) -> dict:
         epochs=args.epochs,
         batch_size=args.batch_size,
         shuffle=True,
-        callbacks=[timer],
+        callbacks=callbacks,
         verbose=0,
     )
     total_train_seconds = time.perf_counter() - t0
@@ -390,6 +413,7 @@ def main(argv: list[str] | None = None) -> dict:
         "epoch was contended",
         "total_train_seconds": total_train_seconds,
         "train_loss_per_epoch": [float(v) for v in history.history["loss"]],
+        "test_neg_elbo_sampled_per_epoch": callbacks[1].per_epoch if args.eval_each_epoch else None,
         "test_neg_elbo_mean_z": test["test_neg_elbo_mean_z"],
         "test_neg_elbo_sampled": test["test_neg_elbo_sampled"],
         "test_neg_elbo_note": "nats/image on the 10,000 test images; mean_z decodes z = z_mean, "
