@@ -67,6 +67,8 @@ class Entry:
             text += f" · w={c.reconstruction_weight:g}/{c.kl_weight:g} ({c.loss_reduction})"
         if c.hidden_dim is not None:
             text += f" · h={c.hidden_dim}"
+        if c.init != "pytorch":
+            text += f" · {c.init} init"
         # Two models alike in all of the above (the zoo has some) differ in training length.
         return f"{text} · {c.epochs} ep"
 

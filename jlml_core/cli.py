@@ -131,6 +131,12 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.schedule,
         help="learning-rate schedule (default: %(default)s)",
     )
+    group.add_argument(
+        "--init",
+        choices=["pytorch", "glorot"],
+        default=defaults.init,
+        help="initial weights: PyTorch's defaults or Keras's Glorot-uniform (default: %(default)s)",
+    )
     group.add_argument("--seed", type=int, default=defaults.seed, help="(default: %(default)s)")
     group.add_argument(
         "--train-subset", type=int, default=None, help="train on the first N training images only"
@@ -158,6 +164,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             batch_size=args.batch_size,
             learning_rate=args.lr,
             schedule=args.schedule,
+            init=args.init,
             seed=args.seed,
             train_subset=args.train_subset,
         )

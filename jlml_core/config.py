@@ -16,6 +16,7 @@ ModelKind = Literal["ae", "vae"]
 ReconstructionLoss = Literal["bce", "mse", "cb"]
 LossReduction = Literal["sum", "mean"]
 Schedule = Literal["constant", "cosine"]
+WeightInit = Literal["pytorch", "glorot"]
 
 MAX_LATENT_DIM = 256
 
@@ -47,6 +48,8 @@ class TrainConfig:
         schedule: learning-rate schedule: constant or cosine decay to zero.
         seed: seeds weights, shuffling and sampling; same seed, same model on CPU.
         train_subset: train on the first N training images only (None: all of them).
+        init: initial weights: PyTorch's layer defaults, or Keras's (Glorot-uniform weights,
+            zero biases).
     """
 
     dataset: str = "mnist"
@@ -64,12 +67,14 @@ class TrainConfig:
     schedule: Schedule = "constant"
     seed: int = 0
     train_subset: int | None = None
+    init: WeightInit = "pytorch"
 
     def __post_init__(self) -> None:
         _check_choice("kind", self.kind, ModelKind)
         _check_choice("loss", self.loss, ReconstructionLoss)
         _check_choice("loss_reduction", self.loss_reduction, LossReduction)
         _check_choice("schedule", self.schedule, Schedule)
+        _check_choice("init", self.init, WeightInit)
         if not isinstance(self.dataset, str) or not self.dataset:
             raise ConfigError("dataset must be a dataset name such as 'mnist' or a folder path.")
         if not isinstance(self.arch, str) or not self.arch:
@@ -90,8 +95,14 @@ class TrainConfig:
             object.__setattr__(self, name, float(getattr(self, name)))
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict of every field."""
-        return dataclasses.asdict(self)
+        """Plain JSON-ready dict of every field but `init` at its default.
+
+        `init` came after checkpoints were cached; leaving it out at "pytorch" keeps their keys.
+        """
+        data = dataclasses.asdict(self)
+        if data["init"] == "pytorch":
+            del data["init"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:

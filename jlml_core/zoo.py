@@ -48,8 +48,9 @@ ZOO: dict[str, TrainConfig] = {
     "vae-dense-z2": TrainConfig(kind="vae", arch="dense", epochs=_DENSE_EPOCHS, **_RECIPE),
     "ae-cnn-z2": _cnn(kind="ae"),
     # The default model, trained longest. A 128-unit encoder layer instead of the Keras
-    # example's 16 narrows the amortisation gap: 4 nats better after 2 epochs.
-    "vae-cnn-z2": _cnn(hidden_dim=128, epochs=20),
+    # example's 16 narrows the amortisation gap: 4 nats better after 2 epochs. With that
+    # layer Keras's initialisation beats PyTorch's: 146.8 nats against 147.9 (Keras: 147.35).
+    "vae-cnn-z2": _cnn(hidden_dim=128, epochs=20, init="glorot"),
     # The loss comparison: the Keras example's VAE, identical but for the likelihood.
     "vae-cnn-z2-bce": _cnn(loss="bce"),
     "vae-cnn-z2-cb": _cnn(loss="cb"),

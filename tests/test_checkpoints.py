@@ -22,6 +22,7 @@ from jlml_core.checkpoints import (
     MODEL_FILE,
     CheckpointError,
     CheckpointStore,
+    Entry,
     get_or_train,
     load_model,
 )
@@ -431,3 +432,10 @@ def test_saved_weights_file_is_byte_identical_across_saves(tmp_path: Path) -> No
     assert torch.equal(loaded["a"], tensors["a"]) and torch.equal(loaded["b"], tensors["b"])
     with safe_open(str(first), framework="pt") as handle:
         assert handle.metadata() == {"zeta": "1", "alpha": "2", "mid": "3"}
+
+
+def test_label_names_what_tells_two_models_apart(tmp_path: Path) -> None:
+    plain = Entry(tmp_path, TrainConfig(epochs=4), {})
+    assert plain.label == "VAE · cnn_shallow · z=2 · bce · 4 ep"
+    wide = Entry(tmp_path, TrainConfig(hidden_dim=128, init="glorot", epochs=20), {})
+    assert wide.label == "VAE · cnn_shallow · z=2 · bce · h=128 · glorot init · 20 ep"

@@ -288,3 +288,12 @@ def test_list_of_an_empty_cache_says_how_to_train(
     assert "No cached models yet" in capsys.readouterr().out
     assert cli.main(["list", "--json"]) == 0
     assert capsys.readouterr().out.strip() == "[]"
+
+
+def test_train_options_reach_the_config() -> None:
+    args = cli.build_parser().parse_args(
+        ["train", "--hidden-dim", "128", "--schedule", "cosine", "--init", "glorot"]
+    )
+    config = cli.config_from_args(args)
+    assert (config.hidden_dim, config.schedule, config.init) == (128, "cosine", "glorot")
+    assert cli.config_from_args(cli.build_parser().parse_args(["train"])).init == "pytorch"

@@ -31,6 +31,7 @@ FIELD_CHANGES = {
     "schedule": "cosine",
     "seed": 1,
     "train_subset": 1000,
+    "init": "glorot",
 }
 
 BAD_VALUES = [
@@ -56,6 +57,7 @@ BAD_VALUES = [
     ("kind", "gan"),
     ("loss_reduction", "avg"),
     ("schedule", "step"),
+    ("init", "he"),
     ("arch", ""),
     ("dataset", ""),
 ]
@@ -114,6 +116,7 @@ def test_config_is_frozen() -> None:
             seed=7,
             train_subset=500,
             dataset="/tmp/my digits",
+            init="glorot",
         ),
     ],
 )
@@ -131,6 +134,13 @@ def test_from_dict_fills_missing_fields_with_defaults() -> None:
 def test_from_dict_rejects_unknown_keys() -> None:
     with pytest.raises(ConfigError, match="beta"):
         TrainConfig.from_dict({**TrainConfig().to_dict(), "beta": 4.0})
+
+
+def test_init_at_its_default_leaves_earlier_keys_unchanged() -> None:
+    # Checkpoints cached before `init` existed must keep their keys.
+    assert "init" not in TrainConfig().to_dict()
+    assert TrainConfig(init="glorot").to_dict()["init"] == "glorot"
+    assert TrainConfig.from_dict({"latent_dim": 2}).init == "pytorch"
 
 
 def test_key_is_stable() -> None:

@@ -120,6 +120,25 @@ def test_different_seed_gives_different_weights(kind: str, arch: str) -> None:
         assert not torch.equal(a.get_submodule(name).weight, b.get_submodule(name).weight), name
 
 
+@pytest.mark.parametrize("arch", ARCHS)
+def test_glorot_init_draws_keras_weights_and_zero_biases(arch: str) -> None:
+    config = TrainConfig(arch=arch, init="glorot", seed=5)
+    model = build_model(config)
+    default = build_model(config.replace(init="pytorch"))
+    layers = [
+        m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d))
+    ]
+    assert layers
+    for layer in layers:
+        fan_in, fan_out = nn.init._calculate_fan_in_and_fan_out(layer.weight)
+        bound = (6 / (fan_in + fan_out)) ** 0.5
+        assert layer.weight.abs().max() <= bound
+        assert layer.weight.abs().max() > 0.9 * bound  # uniform over the whole range
+        assert layer.bias is None or torch.count_nonzero(layer.bias) == 0
+    assert not torch.equal(model.to_mu.weight, default.to_mu.weight)
+    _assert_same_weights(model, build_model(config))
+
+
 def test_build_model_leaves_the_global_rng_alone() -> None:
     torch.manual_seed(0)
     expected = torch.rand(3)
