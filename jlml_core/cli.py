@@ -15,10 +15,18 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, get_args
 
 from . import architectures, checkpoints
-from .config import ConfigError, TrainConfig
+from .config import (
+    ConfigError,
+    LossReduction,
+    ModelKind,
+    ReconstructionLoss,
+    Schedule,
+    TrainConfig,
+    WeightInit,
+)
 from .data import DataError, load_split, resolve_dataset_dir
 from .train import Progress
 
@@ -68,7 +76,7 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--kind",
-        choices=["ae", "vae"],
+        choices=get_args(ModelKind),
         default=defaults.kind,
         help="plain autoencoder or VAE (default: %(default)s)",
     )
@@ -92,7 +100,7 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--loss",
-        choices=["bce", "mse", "cb"],
+        choices=get_args(ReconstructionLoss),
         default=defaults.loss,
         help="reconstruction loss (default: %(default)s)",
     )
@@ -110,7 +118,7 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--loss-reduction",
-        choices=["sum", "mean"],
+        choices=get_args(LossReduction),
         default=defaults.loss_reduction,
         help="sum = proper ELBO; mean = the original project's per-pixel "
         "weighting (default: %(default)s)",
@@ -127,13 +135,13 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--schedule",
-        choices=["constant", "cosine"],
+        choices=get_args(Schedule),
         default=defaults.schedule,
         help="learning-rate schedule (default: %(default)s)",
     )
     group.add_argument(
         "--init",
-        choices=["pytorch", "glorot"],
+        choices=get_args(WeightInit),
         default=defaults.init,
         help="initial weights: PyTorch's defaults or Keras's Glorot-uniform (default: %(default)s)",
     )
