@@ -23,6 +23,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from .config import ConfigError, TrainConfig
+from .latent_history import LatentHistory
 from .models import DEFAULT_IMAGE_SHAPE, Autoencoder, build_model
 from .train import FitResult, ProgressCallback, fit
 
@@ -37,7 +38,8 @@ MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
 HISTORY_FILE = "history.json"
-ENTRY_FILES = (MODEL_FILE, CONFIG_FILE, METRICS_FILE, HISTORY_FILE)
+LATENT_HISTORY_FILE = "latent_history.safetensors"
+ENTRY_FILES = (MODEL_FILE, CONFIG_FILE, METRICS_FILE, HISTORY_FILE)  # the ones every entry has
 
 
 class CheckpointError(RuntimeError):
@@ -154,6 +156,8 @@ class CheckpointStore:
             _write_json(staging / CONFIG_FILE, config.to_dict())
             _write_json(staging / METRICS_FILE, {**result.metrics, **(extra or {})})
             _write_json(staging / HISTORY_FILE, result.history)
+            if result.latent_history is not None:
+                write_latent_history(staging / LATENT_HISTORY_FILE, result.latent_history)
             # An old entry is moved aside (not deleted) first, so a crash leaves one of them.
             retired = None
             if final.exists():
@@ -241,6 +245,54 @@ def read_history(folder: Path | str) -> list[dict[str, float]]:
     """Per-epoch history of the entry in `folder` ([] if it has none)."""
     path = Path(folder) / HISTORY_FILE
     return _read_json(path) if path.exists() else []
+
+
+def write_latent_history(path: Path, history: LatentHistory) -> None:
+    """Store a latent history as safetensors: codes in float16 (a third of a pixel at the
+    plot's scale is far below what the eye sees), everything else exact."""
+    tensors = {
+        "rows": torch.from_numpy(history.rows),
+        "labels": torch.from_numpy(history.labels),
+        "steps": torch.from_numpy(history.steps),
+        "epochs": torch.from_numpy(history.epochs),
+        "mu": torch.from_numpy(history.mu).half(),
+        "train_loss": torch.from_numpy(history.train_loss),
+        "test_loss": torch.from_numpy(history.test_loss),
+    }
+    if history.logvar is not None:
+        tensors["logvar"] = torch.from_numpy(history.logvar).half()
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(path))
+    canonicalize_safetensors_header(path)
+
+
+def read_latent_history(folder: Path | str) -> LatentHistory | None:
+    """The latent history recorded while the entry in `folder` trained (None if none was).
+
+    Raises:
+        CheckpointError: the file exists but is damaged or incomplete.
+    """
+    path = Path(folder) / LATENT_HISTORY_FILE
+    if not path.is_file():
+        return None
+    try:
+        tensors = load_file(str(path))
+        logvar = tensors.get("logvar")
+        history = LatentHistory(
+            rows=tensors["rows"].numpy(),
+            labels=tensors["labels"].numpy(),
+            steps=tensors["steps"].numpy(),
+            epochs=tensors["epochs"].numpy(),
+            mu=tensors["mu"].float().numpy(),
+            logvar=None if logvar is None else logvar.float().numpy(),
+            train_loss=tensors["train_loss"].numpy(),
+            test_loss=tensors["test_loss"].numpy(),
+        )
+    except (SafetensorError, OSError, KeyError, ValueError) as error:
+        raise CheckpointError(f"{path} is damaged ({error}); delete that file.") from error
+    snapshots, digits = len(history.steps), len(history.rows)
+    if history.mu.ndim != 3 or history.mu.shape[:2] != (snapshots, digits):
+        raise CheckpointError(f"{path}: codes of shape {history.mu.shape} do not fit its rows.")
+    return history
 
 
 def load_model(folder: Path | str) -> Autoencoder:

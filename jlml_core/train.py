@@ -14,11 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 
-from . import losses
+from . import latent_history, losses
 from .config import TrainConfig
 from .data import ImageDataset, load_split, to_float_batch
+from .latent_history import LatentHistory, LatentSnapshot
 from .models import Autoencoder, ModelOutput, build_model
 
 DEVICE_ENV = "JLML_DEVICE"
@@ -46,6 +48,7 @@ class Progress:
         kl: running mean of the KL term (0 for an AE).
         epoch_done: True on the report after an epoch and its evaluation.
         history: per-epoch records so far (see `fit`).
+        snapshot: the recorded digits' codes, on the reports that come with a new snapshot.
     """
 
     epoch: int
@@ -57,6 +60,7 @@ class Progress:
     kl: float
     epoch_done: bool = False
     history: tuple[dict[str, float], ...] = ()
+    snapshot: LatentSnapshot | None = None
 
     @property
     def fraction(self) -> float:
@@ -80,6 +84,7 @@ class FitResult:
     history: list[dict[str, float]] = field(default_factory=list)
     metrics: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    latent_history: LatentHistory | None = None
 
 
 class EvalResult(NamedTuple):
@@ -146,8 +151,13 @@ def train_one_epoch(
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     on_progress: ProgressCallback | None = None,
     report_every: int = 20,
+    snapshot_steps: frozenset[int] = frozenset(),
+    on_snapshot: Callable[[int, list[float]], None] | None = None,
 ) -> dict[str, float]:
     """One shuffled pass over `images` (N, H, W) uint8; returns mean loss terms.
+
+    `on_snapshot(step, running_means)` is called after each step in `snapshot_steps` (it must
+    leave the weights and the random stream alone; `latent_history.take_snapshot` does).
 
     Raises:
         TrainingCancelled: if `on_progress` returned False.
@@ -171,6 +181,8 @@ def train_one_epoch(
         batch = len(index)
         sums += torch.stack([t.detach().double().cpu() for t in terms]) * batch
         seen += batch
+        if on_snapshot is not None and step in snapshot_steps:
+            on_snapshot(step, (sums / seen).tolist())
         if on_progress is not None and (step % report_every == 0 or step == steps):
             means = (sums / seen).tolist()
             keep_going = on_progress(Progress(epoch, config.epochs, step, steps, *means))
@@ -243,6 +255,7 @@ def fit(
     *,
     on_progress: ProgressCallback | None = None,
     device: torch.device | None = None,
+    record_latents: bool = True,
 ) -> FitResult:
     """Train a model from scratch as `config` says.
 
@@ -251,10 +264,15 @@ def fit(
         train: training images; loaded from `config.dataset` when None.
         test: images evaluated after every epoch; loaded from `config.dataset` when None.
         on_progress: called every few steps and after every epoch; return False to cancel.
+            Reports that come with a new latent snapshot carry it in `Progress.snapshot`.
         device: where to train; `pick_device()` when None.
+        record_latents: record the codes of a fixed set of test digits at the start, a few
+            times in the first epoch and after every epoch (`latent_history`); the weights
+            come out the same either way.
 
     Returns:
-        The model (on the CPU, eval mode), per-epoch history and final test metrics.
+        The model (on the CPU, eval mode), per-epoch history, final test metrics and the
+        latent history (None when not recorded).
 
     Raises:
         TrainingCancelled: if `on_progress` returned False.
@@ -271,6 +289,38 @@ def fit(
     scheduler = make_scheduler(optimizer, config, steps_per_epoch)
     generator = torch.Generator().manual_seed(config.seed)
     history: list[dict[str, float]] = []
+    snapshots: list[LatentSnapshot] = []
+    recorded = None
+    if record_latents:
+        count = latent_history.recorded_digit_count(
+            config.latent_dim, config.epochs, config.is_variational, len(test)
+        )
+        recorded = test.subset(count)
+
+    def snapshot(epoch: int, step: int, train_loss: float | None) -> LatentSnapshot | None:
+        if recorded is None:
+            return None
+        taken = latent_history.take_snapshot(
+            model,
+            recorded,
+            lambda output, x: compute_loss(output, x, config).total,
+            step=(epoch - 1) * steps_per_epoch + step,
+            epoch=epoch - 1 + step / steps_per_epoch,
+            train_loss=train_loss,
+        )
+        snapshots.append(taken)
+        return taken
+
+    def snapshot_in_epoch(step: int, means: list[float]) -> None:
+        taken = snapshot(1, step, means[0] if step else None)
+        if on_progress is not None and taken is not None:
+            report = Progress(1, config.epochs, step, steps_per_epoch, *means, snapshot=taken)
+            if on_progress(report) is False:
+                raise TrainingCancelled(f"Training cancelled in epoch 1, step {step}.")
+
+    first_steps = latent_history.first_epoch_snapshot_steps(steps_per_epoch)
+    if recorded is not None and 0 in first_steps:
+        snapshot_in_epoch(0, [float("nan")] * 3)
     started = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
         epoch_start = time.perf_counter()
@@ -284,6 +334,8 @@ def fit(
             epoch=epoch,
             scheduler=scheduler,
             on_progress=on_progress,
+            snapshot_steps=frozenset(first_steps) - {0} if epoch == 1 else frozenset(),
+            on_snapshot=snapshot_in_epoch if recorded is not None else None,
         )
         train_seconds = time.perf_counter() - epoch_start
         result = evaluate(model, test, config)
@@ -297,6 +349,7 @@ def fit(
         if result.neg_elbo is not None:
             record["test_neg_elbo"] = result.neg_elbo
         history.append(record)
+        taken = snapshot(epoch, steps_per_epoch, record["train_loss"])
         if on_progress is not None:
             last = history[-1]
             report = Progress(
@@ -309,6 +362,7 @@ def fit(
                 last["train_kl"],
                 True,
                 tuple(history),
+                taken,
             )
             if on_progress(report) is False:
                 raise TrainingCancelled(f"Training cancelled after epoch {epoch}.")
@@ -317,4 +371,9 @@ def fit(
     final = history[-1]
     metrics = {k: v for k, v in final.items() if k.startswith("test_")}
     metrics |= {"train_seconds": seconds, "images_per_second": final["images_per_second"]}
-    return FitResult(model, history, metrics, seconds)
+    latents = None
+    if recorded is not None:
+        latents = LatentHistory.from_snapshots(
+            np.arange(len(recorded)), recorded.labels.numpy(), snapshots
+        )
+    return FitResult(model, history, metrics, seconds, latents)
