@@ -378,6 +378,21 @@ def find(
     return next((s for s in stores or default_stores() if s.contains(config)), None)
 
 
+def find_entry(name: str, stores: list[CheckpointStore] | None = None) -> Entry:
+    """The cached model whose config key (e.g. "e0ce167b8cde") or folder name is `name`.
+
+    Only listed entries can match, so a name is never used as a path.
+
+    Raises:
+        CheckpointError: no store holds such a model.
+    """
+    for store in stores if stores is not None else default_stores():
+        for entry in store.entries():
+            if name in (entry.key, entry.path.name):
+                return entry
+    raise CheckpointError(f"No cached model {name!r}; see `python -m jlml_core list`.")
+
+
 def get_or_train(
     config: TrainConfig,
     *,

@@ -278,11 +278,10 @@ def resolve_entry(args: argparse.Namespace) -> checkpoints.Entry:
         path = Path(args.model)
         if (path / checkpoints.MODEL_FILE).is_file():
             return checkpoints.CheckpointStore(path.parent).read_entry(path)
-        for store in stores:
-            for entry in store.entries():
-                if args.model in (entry.key, entry.path.name):
-                    return entry
-        raise CliError(f"No cached model {args.model!r}; see `python -m jlml_core list`.")
+        try:
+            return checkpoints.find_entry(args.model, stores)
+        except checkpoints.CheckpointError as error:
+            raise CliError(str(error)) from error
     config = config_from_args(args)
     store = checkpoints.find(config, stores)
     if store is None:

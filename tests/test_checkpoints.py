@@ -28,7 +28,7 @@ from jlml_core.checkpoints import (
 )
 from jlml_core.config import TrainConfig
 from jlml_core.models import Autoencoder, build_model
-from jlml_core.train import FitResult, Progress, TrainingCancelled, uses_channels_last
+from jlml_core.train import FitResult, Progress, TrainingCancelled, fit, uses_channels_last
 
 KINDS = ["ae", "vae"]
 ARCHS = ["dense", "cnn_shallow", "cnn_deep"]
@@ -439,3 +439,16 @@ def test_label_names_what_tells_two_models_apart(tmp_path: Path) -> None:
     assert plain.label == "VAE · cnn_shallow · z=2 · bce · 4 ep"
     wide = Entry(tmp_path, TrainConfig(hidden_dim=128, init="glorot", epochs=20), {})
     assert wide.label == "VAE · cnn_shallow · z=2 · bce · h=128 · glorot init · 20 ep"
+
+
+def test_find_entry_by_key_or_folder_name_never_by_path(tmp_path: Path) -> None:
+    from jlml_core.checkpoints import find_entry
+
+    config = TrainConfig(arch="dense", hidden_dim=8, epochs=1, train_subset=256)
+    store = CheckpointStore(tmp_path / "store")
+    folder = store.save(config, fit(config, record_latents=False))
+    assert find_entry(config.key(), [store]).path == folder
+    assert find_entry(folder.name, [store]).config == config
+    for name in ("nothing", str(folder), "../store/" + folder.name):
+        with pytest.raises(CheckpointError, match="No cached model"):
+            find_entry(name, [store])
