@@ -1,0 +1,130 @@
+""" "Python" expanders: the few lines of `jlml_core` that reproduce a page's main figure.
+
+Each snippet is a template filled with the shown model's key and the page's current choices, so
+a student can paste it into a notebook and get the same picture. `tests/test_snippets.py`
+executes every one of them against a real model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+
+_LOAD = """\
+from jlml_core import checkpoints
+from jlml_core.data import load_split
+
+entry = checkpoints.find_entry("{key}")  # the model shown on the page
+model = checkpoints.load_model(entry.path)
+test = load_split(entry.config.dataset, "test")
+"""
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """Code that reproduces one figure.
+
+    Attributes:
+        code: the template; `{key}` is the model's config key, other fields come from `params`.
+        result: the variable that holds the figure or images when the code has run.
+        params: the template's other fields and their defaults.
+    """
+
+    code: str
+    result: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def render(self, key: str, **values: Any) -> str:
+        """The code for model `key` with `values` (unknown names are errors)."""
+        unknown = set(values) - set(self.params)
+        if unknown:
+            raise KeyError(f"unknown snippet field(s): {', '.join(sorted(unknown))}")
+        return self.code.format(key=key, **{**self.params, **values})
+
+
+SNIPPETS: dict[str, Snippet] = {
+    "latent_scatter": Snippet(
+        _LOAD
+        + """from jlml_core import latent, latent_plots
+
+codes = latent.encode_images(model, test.images).mu  # (N, D) posterior means
+projection = latent.fit_projection(codes)  # PCA to a plane; the identity for D = 2
+points = projection.project(codes)  # (N, 2)
+x_range, y_range = latent_plots.plane_extent(points)
+figure = latent_plots.latent_scatter(
+    points, test.labels.numpy(), test.class_names, x_range, y_range
+)
+# figure.show()
+""",
+        "figure",
+    ),
+    "decode_position": Snippet(
+        _LOAD
+        + """from jlml_core import latent, latent_plots
+
+projection = latent.fit_projection(latent.encode_images(model, test.images).mu)
+code, image = latent_plots.decode_position(model, projection, x={x}, y={y})
+# image: (28, 28) in [0, 1]; plt.imshow(image, cmap="gray_r")
+""",
+        "image",
+        {"x": 0.0, "y": 0.0},
+    ),
+    "reconstructions": Snippet(
+        _LOAD
+        + """from jlml_core import latent, reconstruction
+
+rows = {rows}
+images = test.images[rows]  # uint8 (N, 28, 28)
+decoded = latent.reconstruct(model, images)  # (N, 28, 28) in [0, 1]
+losses = reconstruction.per_image_loss(model, images, entry.config.loss)  # nats per image
+""",
+        "decoded",
+        {"rows": [0, 1, 2, 3, 4, 5, 6, 7]},
+    ),
+    "prior_samples": Snippet(
+        _LOAD
+        + """from jlml_core import latent
+
+z = latent.sample_prior({count}, model.latent_dim, seed={seed}, temperature={temperature})
+images = latent.decode_points(model, z)  # ({count}, 28, 28) in [0, 1]
+mosaic = latent.tile(images, columns={columns})
+""",
+        "mosaic",
+        {"count": 64, "seed": 0, "temperature": 1.0, "columns": 8},
+    ),
+    "interpolation": Snippet(
+        _LOAD
+        + """from jlml_core import latent
+
+codes = latent.encode_images(model, test.images[[{start}, {end}]]).mu  # (2, D)
+path = latent.interpolate(codes[0], codes[1], steps={steps}, method="{method}")
+strip = latent.tile(latent.decode_points(model, path), columns={steps})
+""",
+        "strip",
+        {"start": 0, "end": 1, "steps": 10, "method": "linear"},
+    ),
+    "training_curves": Snippet(
+        _LOAD
+        + """from jlml_core import loss_plots
+
+history = checkpoints.read_history(entry.path)  # one record per epoch
+figure = loss_plots.training_curves_figure({{entry.label: history}})
+""",
+        "figure",
+    ),
+}
+
+
+def render(name: str, key: str, **values: Any) -> str:
+    """The code of snippet `name` for model `key`."""
+    return SNIPPETS[name].render(key, **values)
+
+
+def show_code(name: str, key: str, **values: Any) -> None:
+    """A collapsed "Python" expander with the code that reproduces a figure."""
+    with st.expander("Python", icon=":material/code:"):
+        st.caption("The same figure from your own Python (e.g. a notebook):")
+        st.code(render(name, key, **values), language="python")
