@@ -14,6 +14,11 @@ from dashboard.settings import demo_mode
 from dashboard.sidebar import render_sidebar
 
 st.set_page_config(page_title="JL-ML Autoencoder Lab", page_icon=":material/draw:", layout="wide")
+if demo_mode():
+    # Strangers see no traceback or file path and no Deploy button. `make demo` sets the same
+    # through the environment, so even the first page of a fresh server never shows them.
+    st.set_option("client.showErrorDetails", "none")
+    st.set_option("client.toolbarMode", "viewer")
 
 pages = [
     st.Page("views/home.py", title="Home", icon=":material/home:", default=True),

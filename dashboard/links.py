@@ -109,6 +109,25 @@ def publish_click(click: latent_plots.Click | None) -> None:
     publish(PLACE, format_point(click.x, click.y) if click is not None and not digit else None)
 
 
+def adopt_models(key: str, known: Collection[str], most: int) -> None:
+    """Before a multiselect over model keys: take a new link's comma-separated keys.
+
+    Only listed keys are kept, at most `most` of them; the link's order is kept.
+    """
+    raw = incoming(key)
+    if raw is None:
+        return
+    pieces = raw[: 13 * most].split(",")
+    keys = [k for k in dict.fromkeys(pieces) if parse_model_key(k, known) is not None]
+    if keys:
+        st.session_state[key] = keys[:most]
+
+
+def publish_models(key: str, keys: Collection[str]) -> None:
+    """After that multiselect: its chosen keys into the URL, comma-separated."""
+    publish(key, ",".join(keys) or None)
+
+
 def current_url() -> str:
     """The URL of this view: the browser's address (st.context.url) with every parameter.
 

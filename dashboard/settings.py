@@ -35,7 +35,8 @@ class Limits:
     plane_grid: int = 25  # Generation: n × n grid over the latent plane
     mosaic_grid: int = 15  # Generation: n × n plane through three digits
     manifold_digits: int = 30  # Latent Explorer: decoded digits per side underneath the scatter
-    shown_digits: int = 20  # Reconstructions: digits per row (also indices typed by hand)
+    shown_digits: int = 20  # Reconstructions: digits per row
+    typed_indices: int = 50  # Reconstructions: test indices typed by hand
     compared_models: int = 6  # Model Zoo: models side by side
     zoo_points: int = 10_000  # Model Zoo: test codes per scatter
 
@@ -48,6 +49,7 @@ DEMO_LIMITS = Limits(
     mosaic_grid=9,
     manifold_digits=16,
     shown_digits=10,
+    typed_indices=10,
     compared_models=3,
     zoo_points=3_000,
 )

@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import cache, links
 from dashboard.images import show_image
-from dashboard.settings import limits
+from dashboard.settings import limits, public_error
 from dashboard.sidebar import require_entry
 from jlml_core import latent
 from jlml_core.checkpoints import CheckpointError
@@ -55,7 +55,7 @@ try:
     model = cache.model_for(entry)
     test = cache.test_set(config.dataset)
 except (CheckpointError, DataError) as error:
-    st.error(f"Could not load {entry.label} or its test images: {error}")
+    st.error(f"Could not load {entry.label} or its test images: {public_error(error)}")
     st.stop()
 output = "sigmoid"
 if config.loss == "cb":

@@ -10,7 +10,7 @@ import streamlit as st
 
 from dashboard import cache, links
 from dashboard.images import show_image, show_images
-from dashboard.settings import limits
+from dashboard.settings import limits, public_error
 from dashboard.sidebar import require_entry
 from jlml_core import latent, latent_plots, reconstruction
 from jlml_core.checkpoints import CheckpointError, Entry
@@ -169,7 +169,9 @@ try:
     count = len(cache.encodings_for(entry).mu)
     cache.latent_figure_for(entry, background_digits)  # built here, with its spinner
 except (CheckpointError, DataError, OSError) as error:
-    st.error(f"Could not load {entry.label} or its test set: {error}. Pick another model.")
+    st.error(
+        f"Could not load {entry.label} or its test set: {public_error(error)}. Pick another model."
+    )
     st.stop()
 
 intro.caption(
