@@ -15,8 +15,9 @@ from dashboard.sidebar import render_sidebar
 
 st.set_page_config(page_title="JL-ML Autoencoder Lab", page_icon=":material/draw:", layout="wide")
 if demo_mode():
-    # Strangers see no traceback or file path and no Deploy button. `make demo` sets the same
-    # through the environment, so even the first page of a fresh server never shows them.
+    # Strangers see no traceback or file path and no Deploy button. These take effect from a
+    # session's next rerun (the first page has its config already); `make demo` sets the same
+    # through the environment, so even a fresh session's first page never shows them.
     st.set_option("client.showErrorDetails", "none")
     st.set_option("client.toolbarMode", "viewer")
 

@@ -6,6 +6,7 @@ numbers are clamped into their widget's range, junk is ignored.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,10 @@ from streamlit.testing.v1 import AppTest
 from dashboard import cache
 from dashboard.settings import LAPTOP_LIMITS
 from jlml_core import latent, latent_plots
-from jlml_core.checkpoints import load_model
+from jlml_core.checkpoints import CACHE_ENV, load_model
 from jlml_core.data import load_split
 from tests.apptest_helpers import ROOT, entry_for, open_link, texts
+from tests.test_page_loss_comparison import relabelled_copy
 
 
 def _markdown(at: AppTest) -> str:
@@ -141,3 +143,17 @@ def test_link_to_this_view_shows_the_model_and_the_choices(app_env: Path) -> Non
     assert not at.exception
     (link,) = [c.value for c in at.code if "model=" in c.value]
     assert f"model={vae.key}" in link and "digit=42" in link
+
+
+def test_loss_comparison_keeps_its_matched_set_in_the_url(
+    app_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "matched"
+    shutil.copytree(app_env, folder)
+    relabelled_copy(entry_for(folder, "vae").path, folder, loss="cb")  # a bce/cb pair
+    monkeypatch.setenv(CACHE_ENV, str(folder))
+    at = open_link("loss_comparison", {"lc_group": "no such set"})
+    assert not at.exception
+    matched = at.selectbox(key="lc_group")
+    assert matched.value == 0  # junk: the first set
+    assert matched.proto.query_param_key == "lc_group"  # bound: a choice goes into the URL
