@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import cache
 from dashboard.settings import demo_mode
 from dashboard.sidebar import render_sidebar
 
@@ -20,6 +21,7 @@ if demo_mode():
     # through the environment, so even a fresh session's first page never shows them.
     st.set_option("client.showErrorDetails", "none")
     st.set_option("client.toolbarMode", "viewer")
+    cache.warm_up_in_background()  # no visitor pays for encoding the test set
 
 pages = [
     st.Page("views/home.py", title="Home", icon=":material/home:", default=True),

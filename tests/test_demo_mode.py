@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import cache
 from dashboard.settings import DEMO_LIMITS, LAPTOP_LIMITS, public_error
+from jlml_core import latent
 from jlml_core.checkpoints import CACHE_ENV, MODEL_FILE, CheckpointStore
 from tests.apptest_helpers import ROOT, entry_for, open_link, open_page, texts
 
@@ -124,3 +125,22 @@ def test_public_error_cuts_paths_only_in_demo_mode(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("JLML_DEMO", "1")
     assert public_error(FileNotFoundError(message)) == "No such file: '…/model.safetensors'"
     assert public_error(r"C:\Users\me\x.pt missing") == "…/x.pt missing"
+
+
+def test_the_demo_encodes_and_scores_every_model_before_a_visitor_asks(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    st.cache_resource.clear()  # a fresh server: no thread started, nothing encoded
+    st.cache_data.clear()
+    calls = []
+    encode = latent.encode_images
+    monkeypatch.setattr(latent, "encode_images", lambda *a, **k: calls.append(1) or encode(*a, **k))
+    AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    thread = cache.warm_up_in_background()  # the one the app started
+    thread.join(timeout=120)
+    assert not thread.is_alive()
+    assert len(calls) == len(cache.list_entries()) == 3  # every tiny model, once
+    for entry in cache.list_entries():
+        cache.encodings_for(entry)
+        cache.test_losses_for(entry)
+    assert len(calls) == 3  # served from the cache
