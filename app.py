@@ -10,10 +10,18 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import cache
 from dashboard.settings import demo_mode
 from dashboard.sidebar import render_sidebar
 
 st.set_page_config(page_title="JL-ML Autoencoder Lab", page_icon=":material/draw:", layout="wide")
+if demo_mode():
+    # Strangers see no traceback or file path and no Deploy button. These take effect from a
+    # session's next rerun (the first page has its config already); `make demo` sets the same
+    # through the environment, so even a fresh session's first page never shows them.
+    st.set_option("client.showErrorDetails", "none")
+    st.set_option("client.toolbarMode", "viewer")
+    cache.warm_up_in_background()  # no visitor pays for encoding the test set
 
 pages = [
     st.Page("views/home.py", title="Home", icon=":material/home:", default=True),

@@ -6,6 +6,7 @@ the checkpoint file's modification time, so a retrained entry is reloaded, not s
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ import streamlit as st
 import torch
 
 from jlml_core import checkpoints, diagram, latent, latent_plots, reconstruction
-from jlml_core.data import ImageDataset, load_split
+from jlml_core.data import DataError, ImageDataset, load_split
 from jlml_core.models import Autoencoder
 
 # One torch thread: a click decodes one tiny image, where a second OpenMP thread only adds
@@ -186,3 +187,28 @@ def latent_figure_for(entry: checkpoints.Entry, background_digits: int = 0):
     return _latent_figure(
         str(entry.path), entry_version(entry.path), config.dataset, output, background_digits
     )
+
+
+# --- Demo mode --------------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up_in_background() -> threading.Thread:
+    """Encode and score the test set under every listed model, once per server, in a thread.
+
+    Each model's first visitor would otherwise wait for (and pay) these: 2.6 s and 4.4 s of CPU
+    for the deep CNN on machine C (bench/demo_costs.py), where a public demo keeps each request
+    under about a second. A model that fails to load is left for its page to report.
+    """
+
+    def run() -> None:
+        for entry in list_entries():
+            try:
+                projected_codes_for(entry)
+                test_losses_for(entry)
+            except (checkpoints.CheckpointError, DataError, OSError):
+                continue
+
+    thread = threading.Thread(target=run, name="jlml-warm-up", daemon=True)
+    thread.start()
+    return thread

@@ -11,7 +11,7 @@ import streamlit as st
 from jlml_core.checkpoints import Entry
 from jlml_core.zoo import DEFAULT_MODEL, ZOO
 
-from . import cache
+from . import cache, links
 
 ANY = "any"
 SELECTED_KEY = "selected_entry"
@@ -36,6 +36,12 @@ def _filter_entries(entries: list[Entry]) -> list[Entry]:
         if choice != ANY:
             entries = [e for e in entries if value_of(e) == choice]
     return entries
+
+
+def reset_filters() -> None:
+    """Set every model filter back to 'any'."""
+    for name, _, _ in _FILTERS:
+        st.session_state[f"filter_{name}"] = ANY
 
 
 def model_picker(entries: list[Entry], label: str, key: str, default_key: str | None = None):
@@ -63,6 +69,9 @@ def render_sidebar() -> Entry | None:
             st.info("No trained models yet. Train the default one on the Home or Train page.")
             st.session_state[SELECTED_KEY] = None
             return None
+        if (linked := links.requested_model([e.key for e in entries])) is not None:
+            reset_filters()  # a filter must not hide the linked model
+            st.session_state["model_key"] = linked
         with st.expander("Filter models", expanded=False):
             matching = _filter_entries(entries)
         if not matching:
@@ -76,6 +85,8 @@ def render_sidebar() -> Entry | None:
         elif (recon := metrics.get("test_reconstruction")) is not None:
             st.caption(f"test reconstruction loss **{recon:.1f}** nats/image")
         st.caption(f"`{entry.path.name}`")
+        links.publish(links.MODEL, entry.key)
+        links.link_button()
     st.session_state[SELECTED_KEY] = entry
     return entry
 

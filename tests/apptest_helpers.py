@@ -33,3 +33,12 @@ def open_page(page: str, model_key: str | None = None) -> AppTest:
 def texts(elements) -> str:
     """All the text values of a list of elements, space-joined."""
     return " ".join(e.value for e in elements)
+
+
+def open_link(page: str, params: dict[str, str]) -> AppTest:
+    """Open views/<page>.py as a shared link would: with these URL query parameters."""
+    cache.refresh_entries()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for name, value in params.items():
+        at.query_params[name] = value
+    return at.run().switch_page(f"views/{page}.py").run()

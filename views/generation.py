@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from dashboard import cache
+from dashboard import cache, links
 from dashboard.images import show_image
+from dashboard.settings import limits, public_error
 from dashboard.sidebar import require_entry
 from jlml_core import latent
 from jlml_core.checkpoints import CheckpointError
@@ -54,7 +55,7 @@ try:
     model = cache.model_for(entry)
     test = cache.test_set(config.dataset)
 except (CheckpointError, DataError) as error:
-    st.error(f"Could not load {entry.label} or its test images: {error}")
+    st.error(f"Could not load {entry.label} or its test images: {public_error(error)}")
     st.stop()
 output = "sigmoid"
 if config.loss == "cb":
@@ -65,8 +66,18 @@ if config.loss == "cb":
         key="gen_cb_output",
         format_func={"sigmoid": "λ", "cb_mean": "the CB mean"}.get,
         help="A continuous-Bernoulli decoder's λ is not its expected pixel value; the CB mean is.",
+        bind=links.BIND,
     )
 size, names = len(test), test.class_names
+bounds = limits()
+for key, low, high in (
+    ("gen_grid", 2, bounds.prior_grid), ("gen_seed", 0, 2**31 - 1), ("gen_temperature", 0.0, 2.0),
+    ("gen_start", 0, size - 1), ("gen_end", 0, size - 1), ("gen_a", 0, size - 1),
+    ("gen_b", 0, size - 1), ("gen_c", 0, size - 1), ("gen_steps", 3, bounds.interpolation_steps),
+    ("gen_plane_grid", 5, bounds.plane_grid), ("gen_mosaic_grid", 3, bounds.mosaic_grid),
+    ("gen_margin", 0.0, 0.5),
+):  # fmt: skip
+    links.clamp_param(key, low, high)  # a link's number, clamped into its widget's range
 codes = cache.encodings_for(entry).mu  # (N, D) posterior means of the test set
 
 
@@ -80,7 +91,9 @@ prior_tab, path_tab, rectangle_tab, plane_tab = st.tabs(
         "Interpolation",
         "Grid over the latent plane",
         "Plane through three digits",
-    ]
+    ],
+    key="gen_tab",
+    bind=links.BIND,
 )
 
 with prior_tab:
@@ -88,8 +101,8 @@ with prior_tab:
         st.warning(AE_WARNING)
     controls, picture = st.columns([1, 2], gap="large")
     with controls:
-        n = st.slider("Grid size (n × n)", 2, 16, 8, key="gen_grid")
-        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="gen_seed")
+        n = st.slider("Grid size (n × n)", 2, bounds.prior_grid, 8, key="gen_grid", bind=links.BIND)
+        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="gen_seed", bind=links.BIND)
         temperature = st.slider(
             "Temperature",
             0.0,
@@ -98,6 +111,7 @@ with prior_tab:
             0.05,
             key="gen_temperature",
             help="Scales the prior's standard deviation.",
+            bind=links.BIND,
         )
         st.caption(
             "Each image decodes z ~ N(0, T² I). Below T = 1 the codes stay near the centre, "
@@ -116,10 +130,14 @@ with path_tab:
     _default("gen_start", 0)
     _default("gen_end", 1)
     first, last, steps_column, method_column = st.columns([1, 1, 2, 2])
-    start = first.number_input("From test digit", 0, size - 1, key="gen_start")
-    end = last.number_input("To test digit", 0, size - 1, key="gen_end")
-    steps = steps_column.slider("Steps", 3, 20, 8, key="gen_steps")
-    method = method_column.radio("Path", ["linear", "spherical"], horizontal=True, key="gen_method")
+    start = first.number_input("From test digit", 0, size - 1, key="gen_start", bind=links.BIND)
+    end = last.number_input("To test digit", 0, size - 1, key="gen_end", bind=links.BIND)
+    steps = steps_column.slider(
+        "Steps", 3, bounds.interpolation_steps, 8, key="gen_steps", bind=links.BIND
+    )
+    method = method_column.radio(
+        "Path", ["linear", "spherical"], horizontal=True, key="gen_method", bind=links.BIND
+    )
     first.button("Random pair", on_click=_random_pair, args=(size,), icon="🎲")
     path = latent.interpolate(codes[start], codes[end], steps, method)  # (steps, D)
     decoded = latent.decode_points(model, path, output)
@@ -162,7 +180,10 @@ with rectangle_tab:
     with controls:
         x_range = st.slider("Horizontal range", -reach, reach, ranges[0], key=f"gen_x_{entry.key}")
         y_range = st.slider("Vertical range", -reach, reach, ranges[1], key=f"gen_y_{entry.key}")
-        grid = st.slider("Grid size", 5, 25, 15, key="gen_plane_grid")
+        grid = st.slider(
+            "Grid size", 5, bounds.plane_grid, min(15, bounds.plane_grid), key="gen_plane_grid",
+            bind=links.BIND,
+        )  # fmt: skip
         st.caption(note)
     points = latent.grid_points(x_range, y_range, grid)  # (grid², 2), top row = high y
     with picture:
@@ -179,11 +200,16 @@ with plane_tab:
     controls, picture = st.columns([1, 2], gap="large")
     with controls:
         a_column, b_column, c_column = st.columns(3)
-        a = a_column.number_input("Top-left", 0, size - 1, key="gen_a")
-        b = b_column.number_input("Top-right", 0, size - 1, key="gen_b")
-        c = c_column.number_input("Bottom-left", 0, size - 1, key="gen_c")
-        cells = st.slider("Grid size", 3, 15, 9, key="gen_mosaic_grid")
-        margin = st.slider("Extend beyond the three digits", 0.0, 0.5, 0.0, 0.05, key="gen_margin")
+        a = a_column.number_input("Top-left", 0, size - 1, key="gen_a", bind=links.BIND)
+        b = b_column.number_input("Top-right", 0, size - 1, key="gen_b", bind=links.BIND)
+        c = c_column.number_input("Bottom-left", 0, size - 1, key="gen_c", bind=links.BIND)
+        cells = st.slider(
+            "Grid size", 3, bounds.mosaic_grid, min(9, bounds.mosaic_grid), key="gen_mosaic_grid",
+            bind=links.BIND,
+        )  # fmt: skip
+        margin = st.slider(
+            "Extend beyond the three digits", 0.0, 0.5, 0.0, 0.05, key="gen_margin", bind=links.BIND
+        )
         corners = test.images[[a, b, c]].numpy().astype(np.float32) / 255.0
         _show_mosaic(corners, 3, f"{_label(a)}, {_label(b)}, {_label(c)}", 360)
         st.caption(

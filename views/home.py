@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import cache
-from dashboard.settings import demo_mode
+from dashboard.settings import demo_mode, public_error
 from dashboard.sidebar import current_entry
 from jlml_core import checkpoints
 from jlml_core.config import TrainConfig
@@ -78,7 +78,7 @@ def _train_default() -> None:
     try:
         checkpoints.get_or_train(DEFAULT_CONFIG, on_progress=report)
     except (checkpoints.CheckpointError, DataError, OSError) as error:
-        st.error(f"Training failed: {error}")
+        st.error(f"Training failed: {public_error(error)}")
         return
     cache.refresh_entries()
     st.rerun()
@@ -129,13 +129,16 @@ def _diagram(entry: checkpoints.Entry | None) -> None:
         try:
             image_shape = cache.model_for(entry).image_shape
         except checkpoints.CheckpointError as error:
-            st.warning(f"Could not load the selected model ({error}); drawing its config only.")
+            st.warning(
+                f"Could not load the selected model ({public_error(error)}); "
+                "drawing its config only."
+            )
     try:
         stages = cache.architecture_stages(
             config.arch, config.latent_dim, config.hidden_dim, tuple(image_shape)
         )
     except (KeyError, ValueError) as error:
-        st.warning(f"Cannot draw architecture `{config.arch}`: {error}")
+        st.warning(f"Cannot draw architecture `{config.arch}`: {public_error(error)}")
         return
     figure = autoencoder_diagram(stages, config.latent_dim, config.is_variational)
     st.plotly_chart(figure, config={"staticPlot": True}, key="home_diagram")

@@ -8,8 +8,9 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
-from dashboard import cache
+from dashboard import cache, links
 from dashboard.images import show_image, show_images
+from dashboard.settings import limits, public_error
 from dashboard.sidebar import require_entry
 from jlml_core import latent, latent_plots, reconstruction
 from jlml_core.checkpoints import CheckpointError, Entry
@@ -127,6 +128,7 @@ def explorer(entry: Entry, background_digits: int) -> None:
             args=(entry.key, cache.projected_codes_for(entry)),
         )  # fmt: skip
     click = _current_click(entry.key)
+    links.publish_click(click)
     output = latent_plots.image_output_for(entry.config.loss)
     with panel, st.container(key="latent_detail"):
         if click is None:
@@ -153,17 +155,23 @@ background = left.checkbox(
     "Show decoded digits underneath",
     key="latent_background",
     help="Tile the plane with the digits its positions decode to: the learned manifold.",
+    bind=links.BIND,
 )
+most = limits().manifold_digits
+links.clamp_param("latent_background_size", 8, most)
 digits = right.slider(
-    "Digits per side", 8, 30, 16, key="latent_background_size", disabled=not background
-)
+    "Digits per side", 8, most, min(16, most), key="latent_background_size",
+    disabled=not background, bind=links.BIND,
+)  # fmt: skip
 background_digits = digits if background else 0
 try:
     projection = cache.projection_for(entry)
     count = len(cache.encodings_for(entry).mu)
     cache.latent_figure_for(entry, background_digits)  # built here, with its spinner
 except (CheckpointError, DataError, OSError) as error:
-    st.error(f"Could not load {entry.label} or its test set: {error}. Pick another model.")
+    st.error(
+        f"Could not load {entry.label} or its test set: {public_error(error)}. Pick another model."
+    )
     st.stop()
 
 intro.caption(
@@ -172,6 +180,8 @@ intro.caption(
 )
 if note := latent_plots.projection_note(projection):
     intro.info(note)
+if (linked := links.linked_click(cache.projected_codes_for(entry))) is not None:
+    st.session_state[CLICK_KEY] = (entry.key, linked)
 with st.expander("How clicking works"):
     st.markdown(HOW_CLICKING_WORKS)
 explorer(entry, background_digits)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from dashboard import cache
+from dashboard import cache, links
 from dashboard.images import show_image
+from dashboard.settings import public_error
 from dashboard.sidebar import current_entry, model_picker
 from dashboard.tables import show_metrics_table
 from jlml_core import comparison, latent, loss_plots
@@ -54,7 +55,7 @@ def _images_of(entry: Entry, output: str) -> tuple[np.ndarray, np.ndarray] | Non
         reconstructions = cache.first_reconstructions_for(entry, SHOWN, shown)
         samples = cache.prior_samples_for(entry, SHOWN, seed=0, output=shown)
     except (CheckpointError, DataError) as error:
-        st.error(f"Could not use {entry.label}: {error}")
+        st.error(f"Could not use {entry.label}: {public_error(error)}")
         return None
     return reconstructions, samples
 
@@ -94,12 +95,13 @@ def _matched_models(entries: list[Entry], output: str) -> None:
             + " vs ".join(e.config.loss for e in groups[i])
         ),
         key="lc_group",
+        bind=links.BIND,  # the matched set lives in the URL (?lc_group=its label)
     )
     group = groups[index]
     try:
         originals = cache.test_set(group[0].config.dataset).images[:SHOWN].float().numpy() / 255
     except DataError as error:
-        st.error(f"Could not load the test images: {error}")
+        st.error(f"Could not load the test images: {public_error(error)}")
         return
     rows = [("Test images", "", originals, None)]
     for entry in group:

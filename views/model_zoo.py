@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from dashboard import cache
+from dashboard import cache, links
 from dashboard.images import show_image
+from dashboard.settings import limits, public_error
 from dashboard.sidebar import current_entry
 from dashboard.tables import show_metrics_table
 from jlml_core import comparison, latent, loss_plots
@@ -16,7 +17,6 @@ from jlml_core.metrics import code_norms
 
 TABLE_FRONT = ["kind", "arch", "latent", "loss", "recon weight", "KL weight"]
 PER_ROW = 3
-MAX_MODELS = 6
 SHOWN = 8
 BY_HAND, SWEEP = "Pick models", "Reconstruction-weight sweep"
 QUANTITIES = {
@@ -86,19 +86,21 @@ def _choose(entries: list[Entry]) -> tuple[list[Entry], bool]:
             "The original project's figure: models that differ only in the weight on the "
             "reconstruction term, ordered by that weight."
         )
-        return sweeps[index][:MAX_MODELS], True
+        return sweeps[index][: limits().compared_models], True
     by_key = {e.key: e for e in entries}
     selected = current_entry()
     first = selected.key if selected is not None and selected.key in by_key else entries[0].key
     default = [first, *[k for k in by_key if k != first][:1]]
+    links.adopt_models("zoo_models", by_key, limits().compared_models)
     keys = st.multiselect(
         "Models",
         list(by_key),
         default=default,
         format_func=lambda k: by_key[k].label,
-        max_selections=MAX_MODELS,
+        max_selections=limits().compared_models,
         key="zoo_models",
     )
+    links.publish_models("zoo_models", keys)
     return [by_key[k] for k in keys], False
 
 
@@ -107,7 +109,7 @@ def _scatter(entry: Entry, points: int, sweep: bool) -> None:
         codes = cache.projected_codes_for(entry)[:points]
         labels = cache.test_set(entry.config.dataset).labels[:points].numpy()
     except (CheckpointError, DataError) as error:
-        st.error(f"Could not encode with {entry.label}: {error}")
+        st.error(f"Could not encode with {entry.label}: {public_error(error)}")
         return
     axes = "" if entry.config.latent_dim == 2 else f" (PCA of z={entry.config.latent_dim})"
     figure = loss_plots.latent_scatter_figure(
@@ -126,7 +128,7 @@ def _distribution(entry: Entry, quantity: str, sweep: bool) -> None:
         encodings = cache.encodings_for(entry)
         labels = cache.test_set(entry.config.dataset).labels.numpy()
     except (CheckpointError, DataError) as error:
-        st.error(f"Could not encode with {entry.label}: {error}")
+        st.error(f"Could not encode with {entry.label}: {public_error(error)}")
         return
     if quantity == "radius" and encodings.logvar is None:
         st.caption(f"**{_title(entry, sweep)}**: an AE has a single code per image, no radius.")
@@ -150,7 +152,7 @@ def _images(entry: Entry, sweep: bool) -> None:
         reconstructions = cache.first_reconstructions_for(entry, SHOWN)
         samples = cache.prior_samples_for(entry, SHOWN)
     except (CheckpointError, DataError) as error:
-        st.error(f"Could not decode with {entry.label}: {error}")
+        st.error(f"Could not decode with {entry.label}: {public_error(error)}")
         return
     name, left, right = st.columns([1, 2, 2], gap="medium")
     name.markdown(f"**{_title(entry, sweep)}**")
@@ -184,7 +186,12 @@ chosen, sweep = _choose(entries)
 if not chosen:
     st.info("Choose at least one model to compare.")
     st.stop()
-points = st.slider("Test images per plot", 500, 10_000, 3_000, step=500, key="zoo_points")
+most = limits().zoo_points
+links.clamp_param("zoo_points", 500, most)
+points = st.slider(
+    "Test images per plot", 500, most, min(3_000, most), step=500, key="zoo_points",
+    bind=links.BIND,
+)  # fmt: skip
 for column, entry in _grid(chosen):
     with column:
         _scatter(entry, points, sweep)

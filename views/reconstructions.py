@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from dashboard import cache
+from dashboard import cache, links
 from dashboard.images import show_image
+from dashboard.settings import limits, public_error
 from dashboard.sidebar import model_picker, require_entry
 from jlml_core import latent, reconstruction
 from jlml_core.checkpoints import CheckpointError, Entry
@@ -41,7 +42,7 @@ def _load(entry: Entry) -> Autoencoder | None:
     try:
         return cache.model_for(entry)
     except CheckpointError as error:
-        st.error(f"Could not load {entry.label}: {error}")
+        st.error(f"Could not load {entry.label}: {public_error(error)}")
         return None
 
 
@@ -49,7 +50,8 @@ def _pick_indices(method: str, test: ImageDataset, entry: Entry, count: int) -> 
     """The test indices to show, or None after telling the user what is wrong."""
     size = len(test)
     if method == "At random":
-        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="recon_seed")
+        links.clamp_param("recon_seed", 0, 2**31 - 1)
+        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="recon_seed", bind=links.BIND)
         return reconstruction.pick_random(size, count, int(seed))
     if method == "By class":
         left, right = st.columns(2)
@@ -59,8 +61,10 @@ def _pick_indices(method: str, test: ImageDataset, entry: Entry, count: int) -> 
             range(len(names)),
             format_func=lambda i: names[i] if names[i] == str(i) else f"{i}: {names[i]}",
             key="recon_class",
+            bind=links.BIND,
         )
-        seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="recon_class_seed")
+        links.clamp_param("recon_class_seed", 0, 2**31 - 1)
+        seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="recon_class_seed", bind=links.BIND)
         return reconstruction.pick_class(test.labels.numpy(), label, count, int(seed))
     if method == "By index":
         text = st.text_input(
@@ -68,9 +72,11 @@ def _pick_indices(method: str, test: ImageDataset, entry: Entry, count: int) -> 
             "0, 1, 2, 3, 4, 5, 6, 7, 8, 9",
             key="recon_indices",
             help=f"Whole numbers from 0 to {size - 1}.",
+            max_chars=8 * limits().typed_indices,
+            bind=links.BIND,
         )
         try:
-            return np.array(reconstruction.parse_indices(text, size))
+            return np.array(reconstruction.parse_indices(text, size, limits().typed_indices))
         except ValueError as error:
             st.error(str(error))
             return None
@@ -123,26 +129,29 @@ model = _load(entry)
 try:
     test = cache.test_set(entry.config.dataset)
 except DataError as error:
-    st.error(f"Could not load the test images of {entry.config.dataset}: {error}")
+    st.error(f"Could not load the test images of {entry.config.dataset}: {public_error(error)}")
     st.stop()
 if model is None:
     st.stop()
 
 pick_column, option_column = st.columns([3, 2], gap="large")
 with pick_column:
-    method = st.radio("Which digits", METHODS, horizontal=True, key="recon_method")
+    method = st.radio("Which digits", METHODS, horizontal=True, key="recon_method", bind=links.BIND)
+    most = limits().shown_digits
+    links.clamp_param("recon_count", 1, most)
     count = st.slider(
         "Number of digits",
         1,
-        20,
-        10,
+        most,
+        min(10, most),
         key="recon_count",
         disabled=method == "By index",
         help="By index shows the digits you list.",
+        bind=links.BIND,
     )
     indices = _pick_indices(method, test, entry, count)
 with option_column:
-    show_error = st.toggle("Show pixel error", key="recon_show_error")
+    show_error = st.toggle("Show pixel error", key="recon_show_error", bind=links.BIND)
     error_kind = None
     if show_error:
         error_kind = st.radio(
