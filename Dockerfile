@@ -44,7 +44,8 @@ ENV JLML_DEMO=1 \
     STREAMLIT_CLIENT_TOOLBAR_MODE=viewer \
     STREAMLIT_CLIENT_SHOW_ERROR_DETAILS=type
 
-USER jlml
+# By number, so that a host or Kubernetes' runAsNonRoot can tell it is not root.
+USER 10001
 EXPOSE 8501
 
 # Slim images have no curl; urlopen raises (exit 1) on anything but a 2xx answer.
