@@ -8,11 +8,17 @@ st.navigation first runs, so a bookmarked page opened first would run without th
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from dashboard import cache
 from dashboard.settings import demo_mode
 from dashboard.sidebar import render_sidebar
+
+# Page files by absolute path: st.Page resolves relative ones against the entry script's folder,
+# and deploy/streamlit_app.py (the Community Cloud entry) runs this file from another folder.
+VIEWS = Path(__file__).resolve().parent / "views"
 
 st.set_page_config(page_title="JL-ML Autoencoder Lab", page_icon=":material/draw:", layout="wide")
 if demo_mode():
@@ -24,15 +30,15 @@ if demo_mode():
     cache.warm_up_in_background()  # no visitor pays for encoding the test set
 
 pages = [
-    st.Page("views/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("views/reconstructions.py", title="Reconstructions", icon=":material/compare:"),
-    st.Page("views/latent_explorer.py", title="Latent Explorer", icon=":material/explore:"),
-    st.Page("views/generation.py", title="Generation", icon=":material/auto_awesome:"),
-    st.Page("views/loss_comparison.py", title="Loss Comparison", icon=":material/balance:"),
-    st.Page("views/model_zoo.py", title="Model Zoo", icon=":material/leaderboard:"),
+    st.Page(VIEWS / "home.py", title="Home", icon=":material/home:", default=True),
+    st.Page(VIEWS / "reconstructions.py", title="Reconstructions", icon=":material/compare:"),
+    st.Page(VIEWS / "latent_explorer.py", title="Latent Explorer", icon=":material/explore:"),
+    st.Page(VIEWS / "generation.py", title="Generation", icon=":material/auto_awesome:"),
+    st.Page(VIEWS / "loss_comparison.py", title="Loss Comparison", icon=":material/balance:"),
+    st.Page(VIEWS / "model_zoo.py", title="Model Zoo", icon=":material/leaderboard:"),
 ]
 if not demo_mode():
-    pages.append(st.Page("views/train.py", title="Train", icon=":material/model_training:"))
+    pages.append(st.Page(VIEWS / "train.py", title="Train", icon=":material/model_training:"))
 
 navigation = st.navigation(pages)
 render_sidebar()

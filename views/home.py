@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from dashboard import cache
@@ -19,20 +21,24 @@ from jlml_core.train import Progress
 DEFAULT_CONFIG = TrainConfig()
 EXPECTED_TIME = "about two minutes on a laptop CPU (longer on a slow or busy machine)"
 
+# Absolute paths: st.page_link resolves relative ones against the entry script's folder, which is
+# not this one's parent under deploy/streamlit_app.py (the Community Cloud entry point).
+HERE = Path(__file__).resolve().parent
+
 # fmt: off
 VIEWS = (  # page, title, icon, what it shows
-    ("views/reconstructions.py", "Reconstructions", "🔁",
+    (HERE / "reconstructions.py", "Reconstructions", "🔁",
      "Originals over their reconstructions, the worst-reconstructed digits, pixel errors."),
-    ("views/latent_explorer.py", "Latent Explorer", "🧭",
+    (HERE / "latent_explorer.py", "Latent Explorer", "🧭",
      "The test set as a map of codes; click anywhere to decode that point."),
-    ("views/generation.py", "Generation", "✨",
+    (HERE / "generation.py", "Generation", "✨",
      "Sample the prior, interpolate between digits, decode grids over the latent plane."),
-    ("views/loss_comparison.py", "Loss Comparison", "⚖️",
+    (HERE / "loss_comparison.py", "Loss Comparison", "⚖️",
      "BCE, MSE and continuous Bernoulli decoders side by side."),
-    ("views/model_zoo.py", "Model Zoo", "📊",
+    (HERE / "model_zoo.py", "Model Zoo", "📊",
      "Every trained model with its metrics, sortable and comparable."),
 )
-TRAIN_VIEW = ("views/train.py", "Train", "🏋️",
+TRAIN_VIEW = (HERE / "train.py", "Train", "🏋️",
               "Train your own model: any architecture, latent size, loss and KL weight.")
 # fmt: on
 

@@ -32,11 +32,12 @@ REDUCTION_HELP = (
     "sum: the proper ELBO; mean: averages over pixels and latent dimensions like the original "
     "project, which reweights the KL term."
 )
+HERE = Path(__file__).resolve().parent  # absolute page paths work from any entry point
 VIEWS = (
-    ("views/reconstructions.py", "Reconstructions"),
-    ("views/latent_explorer.py", "Latent Explorer"),
-    ("views/generation.py", "Generation"),
-    ("views/model_zoo.py", "Model Zoo"),
+    (HERE / "reconstructions.py", "Reconstructions"),
+    (HERE / "latent_explorer.py", "Latent Explorer"),
+    (HERE / "generation.py", "Generation"),
+    (HERE / "model_zoo.py", "Model Zoo"),
 )
 
 
