@@ -76,3 +76,30 @@ def test_zoo_models_are_small_enough_to_ship() -> None:
     folders = [zoo_dir() / record["folder"] for record in MANIFEST.values()]
     size = sum(p.stat().st_size for folder in folders for p in folder.rglob("*") if p.is_file())
     assert size < 24 * 2**20, f"the zoo holds {size / 2**20:.1f} MB; the budget is 24 MB"
+
+
+HISTORIES = sorted(
+    name
+    for name, record in MANIFEST.items()
+    if (zoo_dir() / record["folder"] / "latent_history.safetensors").is_file()
+)
+
+
+@pytest.mark.parametrize("name", HISTORIES)
+def test_recorded_latent_history_ends_at_the_shipped_weights(name: str) -> None:
+    """A history was recorded while training exactly these weights: its last snapshot is the
+    shipped model's encoding of the recorded digits (to float16 precision)."""
+    import numpy as np
+
+    from jlml_core import latent
+    from jlml_core.checkpoints import read_latent_history
+
+    folder = zoo_dir() / MANIFEST[name]["folder"]
+    history = read_latent_history(folder)
+    config = zoo.ZOO[name]
+    test = load_split(config.dataset, "test")
+    assert history.steps[0] == 0 and history.epochs[-1] == pytest.approx(config.epochs)
+    np.testing.assert_array_equal(history.labels, test.labels[: len(history.rows)].numpy())
+    final = latent.encode_images(load_model(folder), test.images[history.rows])
+    np.testing.assert_allclose(history.mu[-1], final.mu, rtol=2e-3, atol=2e-3)
+    np.testing.assert_allclose(history.logvar[-1], final.logvar, rtol=2e-3, atol=2e-3)
