@@ -60,6 +60,7 @@ def fit_data_parallel(
     history: list[dict[str, float]] = []
     started = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
+        epoch_start = time.perf_counter()
         record: dict[str, float] = {"epoch": epoch}
         record |= train_one_epoch(
             ddp_model,
@@ -72,16 +73,26 @@ def fit_data_parallel(
             shard=(rank, world),
             noise_generator=noise_generator,
         )
+        train_seconds = time.perf_counter() - epoch_start
         result = evaluate(model, test, config)
-        record |= {"test_loss": result.loss, "test_reconstruction": result.reconstruction}
-        record |= {"test_kl": result.kl}
+        record |= {
+            "test_loss": result.loss,
+            "test_reconstruction": result.reconstruction,
+            "test_kl": result.kl,
+            "images_per_second": len(train) / train_seconds,  # all ranks together
+            "seconds": time.perf_counter() - epoch_start,
+        }
         if result.neg_elbo is not None:
             record["test_neg_elbo"] = result.neg_elbo
         history.append(record)
     seconds = time.perf_counter() - started
     model = model.to(memory_format=torch.contiguous_format).eval()
     metrics = {k: v for k, v in history[-1].items() if k.startswith("test_")}
-    metrics |= {"train_seconds": seconds, "world_size": world}
+    metrics |= {
+        "train_seconds": seconds,
+        "images_per_second": history[-1]["images_per_second"],
+        "world_size": world,
+    }
     return FitResult(model, history, metrics, seconds)
 
 
