@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from jlml_core import runner
+from jlml_core import cli, runner, zoo
 from jlml_core.checkpoints import MODEL_FILE, CheckpointError, CheckpointStore, entry_files
 from jlml_core.config import TrainConfig
 from jlml_core.sweep import run_sweep, sweep_configs
@@ -132,3 +132,25 @@ def test_job_names_must_be_unique(tmp_path: Path) -> None:
     job = runner.TrainJob("same", BASE)
     with pytest.raises(ValueError, match="unique"):
         runner.run_jobs([job, job], tmp_path)
+
+
+@pytest.mark.slow
+def test_zoo_builds_through_ray_and_records_its_manifest(
+    ray_cluster: object, local_store: Path, tmp_path: Path, monkeypatch
+) -> None:
+    config = sweep_configs(BASE, GRID)[0]
+    monkeypatch.setitem(zoo.ZOO, "tiny", config)
+    manifest = zoo.build_zoo(["tiny"], tmp_path, evaluate=False, ray_address="auto")
+    assert zoo.read_manifest(tmp_path) == manifest
+    assert manifest["tiny"]["folder"] == config.slug()
+    assert manifest["tiny"]["command"] == "python -m jlml_core zoo --only tiny"
+    built = (tmp_path / config.slug() / MODEL_FILE).read_bytes()
+    assert built == (local_store / config.slug() / MODEL_FILE).read_bytes()
+
+
+def test_zoo_and_sweep_commands_take_a_ray_address() -> None:
+    parser = cli.build_parser()
+    zoo_args = parser.parse_args(["zoo", "--ray", "auto", "--ray-transfer", "return"])
+    assert (zoo_args.ray, zoo_args.ray_transfer) == ("auto", "return")
+    sweep_args = parser.parse_args(["sweep", "--ray", "10.0.0.1:6379"])
+    assert (sweep_args.ray, sweep_args.ray_transfer) == ("10.0.0.1:6379", "auto")
