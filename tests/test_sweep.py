@@ -4,6 +4,8 @@ through TrainConfig, and the `sweep` command from flags to a trained, listed, ta
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,8 @@ from jlml_core import cli
 from jlml_core.checkpoints import CheckpointStore
 from jlml_core.config import ConfigError, TrainConfig
 from jlml_core.sweep import parse_values, results_table, sweep_configs, train_command
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize(
@@ -126,3 +130,19 @@ def test_results_table_shows_only_fields_that_differ_from_the_base() -> None:
     assert header.split() == ["key", "kl_weight", "test", "−ELBO", "train", "s", "folder"]
     assert first.split()[1:4] == ["0.5", "100.50", "3"]
     assert second.split()[1:3] == ["2", "102.00"]
+
+
+def test_without_ray_the_package_imports_and_ray_runs_say_what_to_install(tmp_path: Path) -> None:
+    # Ray is an optional extra: only a --ray run needs it, and it says how to get it.
+    code = (
+        "import sys; sys.modules['ray'] = None; "
+        "import jlml_core.cli, jlml_core.runner, jlml_core.sweep, jlml_core.zoo; "
+        f"sys.exit(jlml_core.cli.main(['sweep', '--ray', 'auto', '--cache-dir', {str(tmp_path)!r}"
+        "]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
+    assert done.returncode == cli.EXIT_USAGE
+    assert "pip install jlml[cluster]" in done.stderr
+    assert not CheckpointStore(tmp_path).entries()
