@@ -140,11 +140,7 @@ class CheckpointStore:
         Returns:
             The entry's folder.
         """
-        if self.read_only:
-            raise CheckpointError(f"{self.root} is read-only.")
-        self.root.mkdir(parents=True, exist_ok=True)
-        final = self.path_for(config)
-        staging = Path(tempfile.mkdtemp(prefix=f".{config.key()}-", dir=self.root))
+        staging = self._staging(config)
         try:
             state = {k: v.detach().cpu().contiguous() for k, v in result.model.state_dict().items()}
             metadata = {
@@ -158,6 +154,47 @@ class CheckpointStore:
             _write_json(staging / HISTORY_FILE, result.history)
             if result.latent_history is not None:
                 write_latent_history(staging / LATENT_HISTORY_FILE, result.latent_history)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return self._commit(staging, config)
+
+    def save_files(self, config: TrainConfig, files: dict[str, bytes]) -> Path:
+        """Write an entry from its files' bytes (as `entry_files` read them), atomically.
+
+        How a model trained on another machine (a Ray worker without this folder) lands here:
+        the bytes are the worker's own files, so the weights stay bit-for-bit its weights.
+
+        Raises:
+            CheckpointError: a file every entry needs is missing, or a name is not a file name.
+        """
+        missing = [name for name in ENTRY_FILES if name not in files]
+        if missing:
+            raise CheckpointError(f"Entry for {config.key()} lacks {', '.join(missing)}.")
+        if any(Path(name).name != name or name.startswith(".") for name in files):
+            raise CheckpointError(f"Entry for {config.key()} has a file name with a path in it.")
+        staging = self._staging(config)
+        try:
+            for name, data in files.items():
+                (staging / name).write_bytes(data)
+            if TrainConfig.from_dict(_read_json(staging / CONFIG_FILE)) != config:
+                raise CheckpointError(f"The files sent for {config.key()} hold another config.")
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return self._commit(staging, config)
+
+    def _staging(self, config: TrainConfig) -> Path:
+        """A fresh private folder inside the store for an entry being written."""
+        if self.read_only:
+            raise CheckpointError(f"{self.root} is read-only.")
+        self.root.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{config.key()}-", dir=self.root))
+
+    def _commit(self, staging: Path, config: TrainConfig) -> Path:
+        """Rename a complete staging folder into the entry's place; returns the entry folder."""
+        final = self.path_for(config)
+        try:
             # An old entry is moved aside (not deleted) first, so a crash leaves one of them.
             retired = None
             if final.exists():
@@ -245,6 +282,12 @@ def read_history(folder: Path | str) -> list[dict[str, float]]:
     """Per-epoch history of the entry in `folder` ([] if it has none)."""
     path = Path(folder) / HISTORY_FILE
     return _read_json(path) if path.exists() else []
+
+
+def entry_files(folder: Path | str) -> dict[str, bytes]:
+    """The bytes of every file in an entry folder, for `CheckpointStore.save_files` elsewhere."""
+    folder = Path(folder)
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir()) if path.is_file()}
 
 
 def write_latent_history(path: Path, history: LatentHistory) -> None:

@@ -4,6 +4,7 @@
     jlml list
     jlml evaluate --model <key or folder>
     jlml sample --model <key> --out samples.png
+    jlml sweep --arch dense --epochs 2 --kl-weight 0.5,1,2,4 --latent-dim 2,16 [--ray auto]
 
 Bad arguments exit with status 2 and one line saying what to change.
 """
@@ -350,8 +351,79 @@ def cmd_zoo(args: argparse.Namespace) -> int:
         evaluate=not args.no_evaluate,
         force=args.force,
         jobs=args.jobs,
+        ray_address=args.ray,
+        transfer=args.ray_transfer,
     )
     return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from . import sweep
+
+    given = {
+        name: sweep.parse_values(name, text)
+        for name in sweep.field_types()
+        if (text := getattr(args, f"sweep_{name}")) is not None
+    }
+    # Fields given one value are the base; the table then shows only what was swept.
+    base = TrainConfig().replace(**{k: v[0] for k, v in given.items() if len(v) == 1})
+    configs = sweep.sweep_configs(base, {k: v for k, v in given.items() if len(v) > 1})
+    if args.ray is None:
+        for dataset in {config.dataset for config in configs}:
+            resolve_dataset_dir(dataset)  # fail fast with the data error, before any work
+    out_dir = Path(args.cache_dir) if args.cache_dir else checkpoints.default_cache_dir()
+    where = f"Ray ({args.ray})" if args.ray else f"{args.jobs} local process(es)"
+    print(f"sweep: {len(configs)} model(s) on {where} into {out_dir}", file=sys.stderr)
+    records = sweep.run_sweep(
+        configs,
+        out_dir,
+        workers=args.jobs,
+        ray_address=args.ray,
+        transfer=args.ray_transfer,
+        evaluate=args.evaluate,
+        force=args.force,
+    )
+    print(sweep.results_table(base, records))
+    return 0
+
+
+def _add_ray_arguments(parser: argparse.ArgumentParser) -> None:
+    from .runner import TRANSFERS
+
+    parser.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        default=None,
+        help="run each model as a task on a Ray cluster: auto (the cluster this machine "
+        "joined), host:port, ray://host:port, or local (a private instance here); needs "
+        "pip install jlml[cluster]; see docs/cluster.md",
+    )
+    parser.add_argument(
+        "--ray-transfer",
+        choices=TRANSFERS,
+        default="auto",
+        help="how a Ray task's model reaches the store: written by the task where the store "
+        "folder is shared, else sent back to this process (auto); or insist on one "
+        "(default: %(default)s)",
+    )
+
+
+def _add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    from . import sweep
+
+    group = parser.add_argument_group(
+        "config fields (comma-separated values sweep a field; one value fixes it)"
+    )
+    defaults = TrainConfig()
+    for name, annotation in sweep.field_types().items():
+        choices = get_args(annotation)
+        kinds = "|".join(choices) if all(isinstance(c, str) for c in choices) and choices else ""
+        group.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=f"sweep_{name}",
+            metavar="V[,V...]",
+            help=f"{kinds + '; ' if kinds else ''}default: {getattr(defaults, name)}",
+        )
 
 
 def cmd_classifier(args: argparse.Namespace) -> int:
@@ -462,6 +534,24 @@ def build_parser() -> argparse.ArgumentParser:
     zoo.add_argument("--force", action="store_true", help="retrain models already present")
     zoo.add_argument("--table", action="store_true", help="print the manifest's metrics table")
     zoo.add_argument("--no-evaluate", action="store_true", help="train only; skip the metrics")
+    _add_ray_arguments(zoo)
+    sweep = add(
+        "sweep",
+        "train every combination of some config values into the cache, locally or on Ray",
+        cmd_sweep,
+    )
+    _add_sweep_arguments(sweep)
+    sweep.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=2,
+        help="models trained at once locally, one thread each (default: %(default)s)",
+    )
+    _add_ray_arguments(sweep)
+    sweep.add_argument(
+        "--evaluate", action="store_true", help="also compute the full metrics for each model"
+    )
+    sweep.add_argument("--force", action="store_true", help="retrain models already present")
     download = add("download", "fetch a dataset with torchvision (needs internet)", cmd_download)
     download.add_argument("dataset", choices=["mnist", "fashion-mnist"])
     return parser

@@ -153,11 +153,17 @@ def train_one_epoch(
     report_every: int = 20,
     snapshot_steps: frozenset[int] = frozenset(),
     on_snapshot: Callable[[int, list[float]], None] | None = None,
+    shard: tuple[int, int] = (0, 1),
+    noise_generator: torch.Generator | None = None,
 ) -> dict[str, float]:
     """One shuffled pass over `images` (N, H, W) uint8; returns mean loss terms.
 
     `on_snapshot(step, running_means)` is called after each step in `snapshot_steps` (it must
     leave the weights and the random stream alone; `latent_history.take_snapshot` does).
+
+    For data-parallel training (`distributed`), `shard=(rank, world_size)` makes this process
+    take every world_size-th image of each batch of the shared shuffle, and `noise_generator`
+    (default: `generator`) gives each process its own VAE sampling noise.
 
     Raises:
         TrainingCancelled: if `on_progress` returned False.
@@ -171,8 +177,10 @@ def train_one_epoch(
     seen = 0
     for step in range(1, steps + 1):
         index = order[(step - 1) * config.batch_size : step * config.batch_size]
+        index = index[shard[0] :: shard[1]]
         x = prepare_batch(images[index], device, channels_last)
-        terms = compute_loss(model(x, generator if device.type == "cpu" else None), x, config)
+        noise = noise_generator if noise_generator is not None else generator
+        terms = compute_loss(model(x, noise if device.type == "cpu" else None), x, config)
         optimizer.zero_grad(set_to_none=True)
         terms.total.backward()
         optimizer.step()

@@ -10,26 +10,20 @@ data checksum and the command that produced the metrics.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
-import platform
-import sys
-import time
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from .checkpoints import CheckpointStore, zoo_dir
+from .checkpoints import zoo_dir
 from .config import TrainConfig
-from .data import resolve_dataset_dir
-from .train import Progress, fit
+from .runner import EVAL_IW_SAMPLES, TrainJob, Transfer, run_job, run_jobs
+from .runner import data_checksums as data_checksums  # re-exported: tests and docs use it
+from .runner import machine_description as machine_description
 
 MANIFEST_FILE = "manifest.json"
 # Importance samples per test image for test_iw_nll (16 decodes x 10,000 images per model).
-ZOO_IW_SAMPLES = 16
+ZOO_IW_SAMPLES = EVAL_IW_SAMPLES
 
 # One recipe for the whole zoo: Adam with cosine decay, batch 128, seed 0.
 _RECIPE = dict(batch_size=128, learning_rate=1e-3, schedule="cosine", seed=0)
@@ -73,28 +67,6 @@ ZOO: dict[str, TrainConfig] = {
 DEFAULT_MODEL = "vae-cnn-z2"
 
 
-def data_checksums(dataset: str) -> dict[str, str]:
-    """SHA256 of each data file the model saw, from the dataset's SHA256SUMS."""
-    sums = resolve_dataset_dir(dataset) / "SHA256SUMS"
-    if not sums.is_file():
-        return {}
-    pairs = (line.split() for line in sums.read_text().splitlines() if line.strip())
-    return {name.lstrip("*"): digest for digest, name in pairs}
-
-
-def machine_description() -> str:
-    """CPU model and core count, for the manifest's timing figures."""
-    model = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    threads = torch.get_num_threads()
-    return f"{model}, {os.cpu_count()} cores, torch {torch.__version__}, {threads} thread(s)"
-
-
 def read_manifest(folder: Path | None = None) -> dict[str, Any]:
     """The zoo manifest ({} if there is none)."""
     path = (folder or zoo_dir()) / MANIFEST_FILE
@@ -109,66 +81,14 @@ def write_manifest(manifest: dict[str, Any], folder: Path) -> None:
     os.replace(tmp, path)
 
 
-def _epoch_printer(name: str):
-    """Progress for zoo builds: one line per epoch (several models train at once)."""
-
-    def report(progress: Progress) -> None:
-        if progress.epoch_done:
-            last = progress.history[-1]
-            score = last.get("test_neg_elbo", last["test_reconstruction"])
-            print(
-                f"{name}: epoch {progress.epoch}/{progress.epochs} test {score:.2f} "
-                f"({last['images_per_second']:.0f} images/s)",
-                file=sys.stderr,
-                flush=True,
-            )
-
-    return report
-
-
-# Rough training cost per image relative to `dense`, for scheduling the longest jobs first.
-_ARCH_COST = {"dense": 1.0, "cnn_shallow": 10.0, "cnn_deep": 20.0}
-
-
-def _relative_cost(config: TrainConfig) -> float:
-    return config.epochs * _ARCH_COST.get(config.arch, 10.0) * (config.train_subset or 60_000)
+def zoo_job(name: str, *, evaluate: bool = True, force: bool = False) -> TrainJob:
+    """The job that builds zoo model `name`."""
+    return TrainJob(name, ZOO[name], evaluate, force, f"python -m jlml_core zoo --only {name}")
 
 
 def build_one(name: str, out_dir: Path, *, evaluate: bool = True, force: bool = False) -> dict:
-    """Train (unless present) and evaluate one zoo model single-threaded; its manifest record.
-
-    One thread per model makes the weights independent of the machine's core count, and two
-    single-threaded trainings use a 2-core CPU better than one two-threaded one.
-    """
-    torch.set_num_threads(1)
-    config = ZOO[name]
-    store = CheckpointStore(out_dir)
-    if store.contains(config) and not force:
-        print(f"{name}: present, not retrained", file=sys.stderr)
-    else:
-        started = time.perf_counter()
-        result = fit(config, on_progress=_epoch_printer(name))
-        store.save(config, result, extra={"data_sha256": data_checksums(config.dataset)})
-        print(f"{name}: trained in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    evaluated = "knn_accuracy" in store.read_entry(store.path_for(config)).metrics
-    if evaluate and (force or not evaluated):
-        from .evaluation import evaluate_model  # deferred: heavy, and not needed to train
-
-        metrics = evaluate_model(store.load(config), config, iw_samples=ZOO_IW_SAMPLES)
-        metrics["metrics_command"] = (
-            f"python -m jlml_core evaluate --model {config.key()} --iw-samples {ZOO_IW_SAMPLES}"
-        )
-        store.update_metrics(config, metrics)
-    entry = store.read_entry(store.path_for(config))
-    return {
-        "folder": entry.path.name,
-        "config": config.to_dict(),
-        "metrics": entry.metrics,
-        "train_seconds": entry.metrics.get("train_seconds"),
-        "data_sha256": entry.metrics.get("data_sha256", data_checksums(config.dataset)),
-        "machine": machine_description(),
-        "command": f"python -m jlml_core zoo --only {name}",
-    }
+    """Train (unless present) and evaluate one zoo model single-threaded; its manifest record."""
+    return run_job(zoo_job(name, evaluate=evaluate, force=force), Path(out_dir))
 
 
 def build_zoo(
@@ -178,6 +98,8 @@ def build_zoo(
     evaluate: bool = True,
     force: bool = False,
     jobs: int = 2,
+    ray_address: str | None = None,
+    transfer: Transfer = "auto",
 ) -> dict[str, Any]:
     """Train (and evaluate) the zoo into `out_dir` (default: the project's checkpoints/).
 
@@ -187,6 +109,9 @@ def build_zoo(
         evaluate: compute the full metrics (evaluation.evaluate_model) for each model.
         force: retrain models that are already present.
         jobs: models trained at once, each in its own single-threaded process.
+        ray_address: run each model as a Ray task on this cluster instead ("auto", an
+            address, or "local"); see `runner.run_jobs`.
+        transfer: with Ray, how models reach `out_dir` (`runner.Transfer`).
 
     Returns:
         The manifest written.
@@ -197,22 +122,20 @@ def build_zoo(
     unknown = [n for n in names if n not in ZOO]
     if unknown:
         raise KeyError(f"Unknown zoo model(s): {', '.join(unknown)}. Known: {', '.join(ZOO)}.")
-    names.sort(key=lambda name: _relative_cost(ZOO[name]), reverse=True)  # longest first
     manifest = read_manifest(out_dir)
-    if jobs <= 1:
-        for name in names:
-            manifest[name] = build_one(name, out_dir, evaluate=evaluate, force=force)
-            write_manifest(manifest, out_dir)
-        return manifest
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = {
-            pool.submit(build_one, name, out_dir, evaluate=evaluate, force=force): name
-            for name in names
-        }
-        for future in as_completed(futures):
-            manifest[futures[future]] = future.result()
-            write_manifest(manifest, out_dir)
+
+    def record(name: str, result: dict[str, Any]) -> None:
+        manifest[name] = result
+        write_manifest(manifest, out_dir)  # after every model: an interrupted build keeps them
+
+    run_jobs(
+        [zoo_job(name, evaluate=evaluate, force=force) for name in names],
+        out_dir,
+        workers=jobs,
+        ray_address=ray_address,
+        transfer=transfer,
+        on_record=record,
+    )
     return manifest
 
 

@@ -22,7 +22,7 @@ from PIL import Image
 from jlml_core import architectures, checkpoints, cli
 
 TRAIN_ARGS = shlex.split("train --arch dense --epochs 1 --train-subset 1000 --latent-dim 2")
-SUBCOMMANDS = ["train", "list", "evaluate", "sample", "delete", "zoo", "download"]
+SUBCOMMANDS = ["train", "list", "evaluate", "sample", "delete", "zoo", "sweep", "download"]
 
 
 def _evaluation_ready() -> bool:
