@@ -147,7 +147,9 @@ def build_one(name: str, out_dir: Path, *, evaluate: bool = True, force: bool = 
         print(f"{name}: present, not retrained", file=sys.stderr)
     else:
         started = time.perf_counter()
-        result = fit(config, on_progress=_epoch_printer(name))
+        # fp32 whatever "auto" means on this CPU: the shipped weights rebuild bit-for-bit
+        # anywhere. The entry keeps the zoo config's key; metrics["precision"] says "fp32".
+        result = fit(config.replace(precision="fp32"), on_progress=_epoch_printer(name))
         store.save(config, result, extra={"data_sha256": data_checksums(config.dataset)})
         print(f"{name}: trained in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     evaluated = "knn_accuracy" in store.read_entry(store.path_for(config)).metrics
