@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from . import latent_history, losses, precision
+from . import latent_history, losses, memory, precision
 from .config import TrainConfig
 from .data import ImageDataset, load_split, to_float_batch
 from .latent_history import LatentHistory, LatentSnapshot
@@ -175,6 +175,7 @@ def train_one_epoch(
     device = next(model.parameters()).device
     channels_last = uses_channels_last(model)
     compute = precision.resolve_precision(config.precision, device)
+    memory.keep_freed_memory()  # no page faults on each step's activations
     model.train()
     order = torch.randperm(len(images), generator=generator)
     steps = math.ceil(len(images) / config.batch_size)
