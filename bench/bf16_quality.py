@@ -17,6 +17,8 @@ from pathlib import Path
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's jlml_core
+
 from jlml_core.precision import bf16_supported
 from jlml_core.train import Progress, fit
 from jlml_core.zoo import DEFAULT_MODEL, ZOO, machine_description

@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's jlml_core
 import torch.nn.functional as F
 
 from jlml_core import latent

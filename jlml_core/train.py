@@ -253,6 +253,18 @@ def evaluate(
     return EvalResult(reconstruction, kl, neg_elbo if model.variational else None, loss)
 
 
+def make_optimizer(model: Autoencoder, config: TrainConfig) -> torch.optim.Adam:
+    """Adam at the config's learning rate; the fused kernel on the bf16 path.
+
+    Why only there: fused Adam takes 1.5 ms per step instead of 3.6 ms for the dense model's
+    0.8 M parameters (2-core AMD EPYC), but rounds differently (1e-7 after 20 steps), and the
+    fp32 path must keep reproducing the shipped weights bit-for-bit.
+    """
+    device = next(model.parameters()).device
+    fused = precision.resolve_precision(config.precision, device) == "bf16"
+    return torch.optim.Adam(model.parameters(), lr=config.learning_rate, fused=fused or None)
+
+
 def make_scheduler(
     optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int
 ) -> torch.optim.lr_scheduler.LRScheduler | None:
@@ -298,7 +310,7 @@ def fit(
     model = build_model(config, train.image_shape).to(device)
     if uses_channels_last(model):
         model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    optimizer = make_optimizer(model, config)
     steps_per_epoch = math.ceil(len(train) / config.batch_size)
     scheduler = make_scheduler(optimizer, config, steps_per_epoch)
     generator = torch.Generator().manual_seed(config.seed)
