@@ -23,6 +23,7 @@ from .config import (
     ConfigError,
     LossReduction,
     ModelKind,
+    Precision,
     ReconstructionLoss,
     Schedule,
     TrainConfig,
@@ -146,6 +147,13 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.init,
         help="initial weights: PyTorch's defaults or Keras's Glorot-uniform (default: %(default)s)",
     )
+    group.add_argument(
+        "--precision",
+        choices=get_args(Precision),
+        default=defaults.precision,
+        help="training arithmetic: bf16 autocast, fp32, or auto = bf16 on CPUs with bf16 "
+        "instructions (default: %(default)s)",
+    )
     group.add_argument("--seed", type=int, default=defaults.seed, help="(default: %(default)s)")
     group.add_argument(
         "--train-subset", type=int, default=None, help="train on the first N training images only"
@@ -174,6 +182,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             learning_rate=args.lr,
             schedule=args.schedule,
             init=args.init,
+            precision=args.precision,
             seed=args.seed,
             train_subset=args.train_subset,
         )

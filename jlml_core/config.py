@@ -17,8 +17,13 @@ ReconstructionLoss = Literal["bce", "mse", "cb"]
 LossReduction = Literal["sum", "mean"]
 Schedule = Literal["constant", "cosine"]
 WeightInit = Literal["pytorch", "glorot"]
+Precision = Literal["auto", "fp32", "bf16"]
 
 MAX_LATENT_DIM = 256
+
+
+# Fields added after checkpoints were cached, with the default that `to_dict` leaves out.
+_LATE_FIELD_DEFAULTS = {"init": "pytorch", "precision": "auto"}
 
 
 class ConfigError(ValueError):
@@ -50,6 +55,9 @@ class TrainConfig:
         train_subset: train on the first N training images only (None: all of them).
         init: initial weights: PyTorch's layer defaults, or Keras's (Glorot-uniform weights,
             zero biases).
+        precision: arithmetic of the training step: "bf16" autocast (weights stay fp32),
+            "fp32", or "auto": bf16 where the CPU has bf16 instructions, else fp32
+            (`jlml_core.precision`). Evaluation is always fp32.
     """
 
     dataset: str = "mnist"
@@ -68,6 +76,7 @@ class TrainConfig:
     seed: int = 0
     train_subset: int | None = None
     init: WeightInit = "pytorch"
+    precision: Precision = "auto"
 
     def __post_init__(self) -> None:
         _check_choice("kind", self.kind, ModelKind)
@@ -75,6 +84,7 @@ class TrainConfig:
         _check_choice("loss_reduction", self.loss_reduction, LossReduction)
         _check_choice("schedule", self.schedule, Schedule)
         _check_choice("init", self.init, WeightInit)
+        _check_choice("precision", self.precision, Precision)
         if not isinstance(self.dataset, str) or not self.dataset:
             raise ConfigError("dataset must be a dataset name such as 'mnist' or a folder path.")
         if not isinstance(self.arch, str) or not self.arch:
@@ -95,13 +105,15 @@ class TrainConfig:
             object.__setattr__(self, name, float(getattr(self, name)))
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict of every field but `init` at its default.
+        """Plain JSON-ready dict of every field but `init` and `precision` at their defaults.
 
-        `init` came after checkpoints were cached; leaving it out at "pytorch" keeps their keys.
+        Both came after checkpoints were cached; leaving them out at their defaults ("pytorch",
+        "auto") keeps those checkpoints' keys.
         """
         data = dataclasses.asdict(self)
-        if data["init"] == "pytorch":
-            del data["init"]
+        for name, default in _LATE_FIELD_DEFAULTS.items():
+            if data[name] == default:
+                del data[name]
         return data
 
     @classmethod

@@ -157,7 +157,7 @@ def sample_quality(
         samples look like some digit; blurry in-between samples do not.
     """
     z = latent.sample_prior(n_samples, model.latent_dim, seed)  # (n, D)
-    samples = latent.decode_points(model, z)  # (n, H, W) in [0, 1]
+    samples = latent.decode_points(model, z, precision="fp32")  # (n, H, W) in [0, 1]
     generated = digit_classifier.classify(classifier, samples)
     real_images = reference.images.float().div(255.0)  # (N, H, W)
     real = digit_classifier.classify(classifier, real_images)

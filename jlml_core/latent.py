@@ -12,6 +12,9 @@ from typing import Literal, NamedTuple
 import numpy as np
 import torch
 
+from . import memory
+from . import precision as precisions
+from .config import Precision
 from .data import to_float_batch
 from .models import Autoencoder
 from .train import uses_channels_last
@@ -81,13 +84,24 @@ def decode_points(
     z: np.ndarray,
     output: ImageOutput = "sigmoid",
     batch_size: int = DECODE_BATCH,
+    precision: Precision = "auto",
 ) -> np.ndarray:
-    """Decode codes (N, D) to images (N, H, W) float32 in [0, 1]."""
+    """Decode codes (N, D) to images (N, H, W) float32 in [0, 1].
+
+    "auto" decodes under bf16 autocast on a CPU with bf16 instructions (the dashboard's path).
+    Against fp32, pixels in [0, 1] differ by 5e-4 on average and 0.04 at most (0.08 for a
+    continuous-Bernoulli mean) over the zoo (tests/test_precision.py); metrics pass "fp32".
+    """
     z = np.asarray(z, dtype=np.float32).reshape(-1, model.latent_dim)
+    device = _device(model)
+    compute = precisions.resolve_precision(precision, device)
+    memory.keep_freed_memory()
     images = []
     for start in range(0, len(z), batch_size):
-        codes = torch.from_numpy(z[start : start + batch_size]).to(_device(model))
-        images.append(logits_to_images(model.decode(codes), output))
+        codes = torch.from_numpy(z[start : start + batch_size]).to(device)
+        with precisions.autocast(compute, device):
+            logits = model.decode(codes)  # (B, C, H, W), bf16 under autocast
+        images.append(logits_to_images(logits.float(), output))
     return np.concatenate(images) if images else np.zeros((0, *model.image_shape[1:]), np.float32)
 
 

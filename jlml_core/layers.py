@@ -37,7 +37,9 @@ class ConvTranspose2dBiasAfter(nn.ConvTranspose2d):
             self.groups,
             self.dilation,
         )
-        return y + self.bias.view(1, -1, 1, 1)
+        # Under bf16 autocast y is bf16; an fp32 bias would promote the whole activation back to
+        # fp32 (a slow copy, then fp32 ReLUs). Stock autocast casts the bias too. fp32: no-op.
+        return y + self.bias.to(y.dtype).view(1, -1, 1, 1)
 
 
 class Conv2dViaFold(nn.Conv2d):

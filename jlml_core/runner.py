@@ -133,7 +133,11 @@ def run_job(job: TrainJob, out_dir: Path) -> Record:
             print(f"{job.name}: present, not retrained", file=sys.stderr)
         else:
             started = time.perf_counter()
-            result = fit(config, on_progress=_epoch_printer(job.name))
+            # fp32 unless the config asks for a precision: "auto" would mean bf16 on some CPUs,
+            # and the zoo (and a sweep) must rebuild bit-for-bit; the entry keeps the config's
+            # key, metrics["precision"] says what was used.
+            trained = config.replace(precision="fp32") if config.precision == "auto" else config
+            result = fit(trained, on_progress=_epoch_printer(job.name))
             store.save(config, result, extra={"data_sha256": data_checksums(config.dataset)})
             print(f"{job.name}: trained in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         evaluated = "knn_accuracy" in store.read_entry(store.path_for(config)).metrics

@@ -2,7 +2,9 @@
 
 Batches are sliced from uint8 tensors held in memory and converted per batch, so there is no
 per-image Python on the hot path. Conv models run in the channels_last layout, which makes
-oneDNN's (transposed) convolutions markedly faster on CPU.
+oneDNN's (transposed) convolutions markedly faster on CPU. On CPUs with bf16 instructions
+the forward pass runs under bf16 autocast (`config.precision`, `jlml_core.precision`); weights,
+optimiser state, the loss and `evaluate` stay fp32.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from . import latent_history, losses
+from . import latent_history, losses, memory, precision
 from .config import TrainConfig
 from .data import ImageDataset, load_split, to_float_batch
 from .latent_history import LatentHistory, LatentSnapshot
@@ -121,6 +123,14 @@ def prepare_batch(images: torch.Tensor, device: torch.device, channels_last: boo
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
 
+def to_fp32(output: ModelOutput) -> ModelOutput:
+    """The model's outputs in fp32 (bf16 under autocast), so the loss is summed in fp32.
+
+    fp32 tensors are returned as they are: the fp32 path is unchanged.
+    """
+    return ModelOutput(*(t if t is None else t.float() for t in output))
+
+
 def compute_loss(output: ModelOutput, x: torch.Tensor, config: TrainConfig) -> LossTerms:
     """Weighted reconstruction + KL, as the config asks.
 
@@ -170,6 +180,8 @@ def train_one_epoch(
     """
     device = next(model.parameters()).device
     channels_last = uses_channels_last(model)
+    compute = precision.resolve_precision(config.precision, device)
+    memory.keep_freed_memory()  # no page faults on each step's activations
     model.train()
     order = torch.randperm(len(images), generator=generator)
     steps = math.ceil(len(images) / config.batch_size)
@@ -180,7 +192,9 @@ def train_one_epoch(
         index = index[shard[0] :: shard[1]]
         x = prepare_batch(images[index], device, channels_last)
         noise = noise_generator if noise_generator is not None else generator
-        terms = compute_loss(model(x, noise if device.type == "cpu" else None), x, config)
+        with precision.autocast(compute, device):
+            output = model(x, noise if device.type == "cpu" else None)
+        terms = compute_loss(to_fp32(output), x, config)
         optimizer.zero_grad(set_to_none=True)
         terms.total.backward()
         optimizer.step()
@@ -247,6 +261,18 @@ def evaluate(
     return EvalResult(reconstruction, kl, neg_elbo if model.variational else None, loss)
 
 
+def make_optimizer(model: Autoencoder, config: TrainConfig) -> torch.optim.Adam:
+    """Adam at the config's learning rate; the fused kernel on the bf16 path.
+
+    Why only there: fused Adam takes 1.5 ms per step instead of 3.6 ms for the dense model's
+    0.8 M parameters (2-core AMD EPYC), but rounds differently (1e-7 after 20 steps), and the
+    fp32 path must keep reproducing the shipped weights bit-for-bit.
+    """
+    device = next(model.parameters()).device
+    fused = precision.resolve_precision(config.precision, device) == "bf16"
+    return torch.optim.Adam(model.parameters(), lr=config.learning_rate, fused=fused or None)
+
+
 def make_scheduler(
     optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int
 ) -> torch.optim.lr_scheduler.LRScheduler | None:
@@ -292,7 +318,7 @@ def fit(
     model = build_model(config, train.image_shape).to(device)
     if uses_channels_last(model):
         model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    optimizer = make_optimizer(model, config)
     steps_per_epoch = math.ceil(len(train) / config.batch_size)
     scheduler = make_scheduler(optimizer, config, steps_per_epoch)
     generator = torch.Generator().manual_seed(config.seed)
@@ -379,6 +405,8 @@ def fit(
     final = history[-1]
     metrics = {k: v for k, v in final.items() if k.startswith("test_")}
     metrics |= {"train_seconds": seconds, "images_per_second": final["images_per_second"]}
+    # What "auto" became on this machine, so a cached model says whether it was bf16-trained.
+    metrics["precision"] = precision.resolve_precision(config.precision, device)
     latents = None
     if recorded is not None:
         latents = LatentHistory.from_snapshots(

@@ -32,6 +32,7 @@ FIELD_CHANGES = {
     "seed": 1,
     "train_subset": 1000,
     "init": "glorot",
+    "precision": "bf16",
 }
 
 BAD_VALUES = [

@@ -66,8 +66,12 @@ def test_decode_points_matches_the_model() -> None:
     model = build_model(TrainConfig(arch="dense", latent_dim=2)).eval()
     z = np.array([[0.0, 0.0], [1.5, -2.0]], np.float32)
     expected = torch.sigmoid(model.decode(torch.from_numpy(z)))[:, 0].detach().numpy()
-    np.testing.assert_allclose(decode_points(model, z, batch_size=1), expected, rtol=1e-6)
-    np.testing.assert_allclose(decode_points(model, z[1]), expected[1:], rtol=1e-6)  # one code
+    np.testing.assert_allclose(
+        decode_points(model, z, batch_size=1, precision="fp32"), expected, rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        decode_points(model, z[1], precision="fp32"), expected[1:], rtol=1e-6
+    )  # one code
 
 
 def test_zero_points_give_zero_images() -> None:
