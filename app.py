@@ -19,6 +19,7 @@ pages = [
     st.Page("views/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("views/reconstructions.py", title="Reconstructions", icon=":material/compare:"),
     st.Page("views/latent_explorer.py", title="Latent Explorer", icon=":material/explore:"),
+    st.Page("views/your_digit.py", title="Your digit", icon=":material/gesture:"),
     st.Page("views/generation.py", title="Generation", icon=":material/auto_awesome:"),
     st.Page("views/loss_comparison.py", title="Loss Comparison", icon=":material/balance:"),
     st.Page("views/model_zoo.py", title="Model Zoo", icon=":material/leaderboard:"),

@@ -27,6 +27,10 @@ class DigitInputError(ValueError):
     """An upload or drawing that cannot become a digit; the message is one line for the user."""
 
 
+class EmptyPictureError(DigitInputError):
+    """A picture without ink (an empty canvas): nothing is wrong, there is just no digit yet."""
+
+
 def decode_upload(
     data: bytes, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int = MAX_UPLOAD_PIXELS
 ) -> np.ndarray:
@@ -149,11 +153,11 @@ def mnist_style(gray: np.ndarray) -> np.ndarray:
         gray: luminance (H, W) in [0, 1], dark-on-light or light-on-dark.
 
     Raises:
-        DigitInputError: when the picture holds no ink.
+        EmptyPictureError: when the picture holds no ink.
     """
     strokes = ink(gray)  # (H, W)
     if strokes.size == 0 or strokes.max() < _MIN_INK:
-        raise DigitInputError("There is no digit in the picture yet: draw or upload one.")
+        raise EmptyPictureError("There is no digit in the picture yet: draw or upload one.")
     rows = np.flatnonzero(strokes.any(axis=1))
     columns = np.flatnonzero(strokes.any(axis=0))
     crop = strokes[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
@@ -164,7 +168,7 @@ def mnist_style(gray: np.ndarray) -> np.ndarray:
     box = Image.fromarray(crop.astype(np.float32), "F").resize(size, Image.Resampling.LANCZOS)
     patch = np.clip(np.asarray(box, np.float32), 0.0, None)  # (h, w) with max(h, w) = 20
     if patch.max() <= 0:
-        raise DigitInputError("There is no digit in the picture yet: draw or upload one.")
+        raise EmptyPictureError("There is no digit in the picture yet: draw or upload one.")
     patch /= patch.max()  # MNIST's strokes peak at full white; so does a pencil drawing here
     centre_row, centre_column = centre_of_mass(patch)
     top = int(np.clip(round(SIDE / 2 - centre_row), 0, SIDE - patch.shape[0]))

@@ -197,3 +197,9 @@ def posterior_panel(
         showlegend=True,
     )
     return figure
+
+
+def kl_to_prior(mu: np.ndarray, logvar: np.ndarray) -> float:
+    """KL(N(mu, diag(exp(logvar))) || N(0, I)) in nats (Kingma & Welling 2014, App. B)."""
+    mu, logvar = np.asarray(mu, np.float64), np.asarray(logvar, np.float64)
+    return float(0.5 * np.sum(mu**2 + np.exp(logvar) - 1.0 - logvar))

@@ -14,6 +14,7 @@ from jlml_core.data import load_split
 from jlml_core.digit_input import (
     BOX,
     DigitInputError,
+    EmptyPictureError,
     canvas_to_gray,
     centre_of_mass,
     decode_upload,
@@ -92,13 +93,13 @@ def test_a_real_mnist_digit_round_trips_close_to_itself() -> None:
 
 @pytest.mark.parametrize("gray", [np.ones((280, 280)), np.zeros((280, 280)), np.full((5, 5), 0.5)])
 def test_an_empty_picture_gives_a_message(gray: np.ndarray) -> None:
-    with pytest.raises(DigitInputError, match="no digit"):
+    with pytest.raises(EmptyPictureError, match="no digit"):
         mnist_style(gray)
 
 
 def test_an_empty_canvas_gives_a_message_and_a_drawn_one_a_digit() -> None:
     rgba = np.zeros((280, 280, 4), np.uint8)  # the canvas: transparent where nothing is drawn
-    with pytest.raises(DigitInputError, match="no digit"):
+    with pytest.raises(EmptyPictureError, match="no digit"):
         mnist_style(canvas_to_gray(rgba))
     rgba[50:230, 130:150] = (0, 0, 0, 255)  # one black stroke
     digit = mnist_style(canvas_to_gray(rgba))

@@ -11,6 +11,7 @@ from jlml_core.latent_plots import from_typed_array
 from jlml_core.posterior import (
     cloud_trace,
     ellipse_outlines,
+    kl_to_prior,
     posterior_ellipse,
     posterior_panel,
     posterior_traces,
@@ -116,3 +117,15 @@ def test_the_panel_shows_prior_samples_and_both_ellipses() -> None:
     prior = figure.data[0]
     centre = projection.project(np.zeros((1, 4), np.float32))[0]
     np.testing.assert_allclose(np.hypot(prior.x - centre[0], prior.y - centre[1]), 1.0, rtol=1e-4)
+
+
+def test_kl_to_the_prior_matches_torch() -> None:
+    import torch
+    from torch.distributions import Normal, kl_divergence
+
+    mu, logvar = np.array([0.3, -1.2, 2.0]), np.array([-0.5, 0.4, -3.0])
+    expected = kl_divergence(
+        Normal(torch.tensor(mu), torch.tensor(np.exp(0.5 * logvar))), Normal(0.0, 1.0)
+    ).sum()
+    assert kl_to_prior(mu, logvar) == pytest.approx(float(expected))
+    assert kl_to_prior(np.zeros(4), np.zeros(4)) == 0.0
