@@ -116,21 +116,25 @@ def posterior_traces(
     name: str = "your digit",
     color: str = YOURS_COLOR,
     sigmas: Sequence[int] = (1, 2),
-) -> list[go.Scatter]:
-    """A marked code and, for a VAE, its posterior's 1-sigma and 2-sigma ellipses."""
+) -> list[go.Scattergl]:
+    """A marked code and, for a VAE, its posterior's 1-sigma and 2-sigma ellipses.
+
+    WebGL traces, like the scatter's: Plotly draws its WebGL layer over SVG traces, so an SVG
+    star would hide behind the 10,000 points.
+    """
     traces = []
     if logvar is not None:
         for n_sigma in sigmas:
             x, y = posterior_ellipse(mu, logvar, projection, n_sigma)
             traces.append(
-                go.Scatter(
+                go.Scattergl(
                     x=x, y=y, mode="lines", name=f"{name}: {n_sigma}σ", hoverinfo="skip",
                     line=dict(color=color, **SIGMA_STYLES.get(n_sigma, {})),
                 )
             )  # fmt: skip
     centre = projection.project(np.asarray(mu, np.float32)[None])[0]
     traces.append(
-        go.Scatter(
+        go.Scattergl(
             x=[float(centre[0])], y=[float(centre[1])], mode="markers", name=name,
             marker=dict(symbol="star", size=20, color=color, line=dict(width=1.5, color="white")),
             hovertemplate=f"{name}<br>(%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
@@ -169,8 +173,8 @@ def posterior_panel(
     """
     dim = len(mu)
     prior_x, prior_y = posterior_ellipse(np.zeros(dim), np.zeros(dim), projection, 1.0)
-    traces: list[go.Scatter] = [
-        go.Scatter(
+    traces: list[go.Scattergl] = [
+        go.Scattergl(
             x=prior_x, y=prior_y, mode="lines", name="prior N(0, I): 1σ", hoverinfo="skip",
             line=dict(color="#888", width=1.5, dash="dot"),
         )
@@ -180,7 +184,7 @@ def posterior_panel(
         points = projection.project(samples)
         traces.insert(
             1,
-            go.Scatter(
+            go.Scattergl(
                 x=points[:, 0], y=points[:, 1], mode="markers+text", name="samples",
                 text=[str(i + 1) for i in range(len(points))], textposition="top center",
                 marker=dict(symbol="x-thin", size=9, line=dict(width=2, color="#e07b00")),

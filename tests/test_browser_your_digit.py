@@ -7,6 +7,7 @@ chromium driven by Playwright, skipped when either is missing. About a minute.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 
 import pytest
@@ -60,8 +61,16 @@ def page(server):
         wait_until_idle(page)
         page.goto(f"{server.url}/your_digit")
         wait_until_idle(page)
+        _choose_model(page, "VAE · dense · z=2 · bce")
         yield page
         assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def _choose_model(page, label: str) -> None:
+    """Pick a model in the sidebar's model box by the start of its label."""
+    page.locator(".st-key-model_key").click()
+    page.get_by_role("option", name=re.compile("^" + re.escape(label))).click()
+    wait_until_idle(page)
 
 
 def _stroke(page, points: list[tuple[float, float]], box: dict) -> None:
@@ -122,7 +131,7 @@ def test_upload_a_picture_then_a_file_that_is_not_one(page, tmp_path) -> None:
     uploader.set_input_files(
         files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hello"}]
     )
-    alert = page.locator('[data-testid="stAlertContentError"]')
+    alert = page.locator('[data-testid="stAlertContentError"] [data-testid="stMarkdownContainer"]')
     expect(alert).to_contain_text("not an image", timeout=TIMEOUT_MS)
     assert "\n" not in alert.inner_text().strip()
     wait_until_idle(page)

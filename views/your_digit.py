@@ -108,14 +108,15 @@ st.caption(
     "makes of it: the digit as MNIST would have it, its reconstruction, and where it lands "
     "among the test digits."
 )
-draw, upload_column, explain = st.columns([3, 3, 4], gap="medium")
+draw, upload_column, explain = st.columns([4, 3, 3], gap="medium")
 with draw:
-    st.markdown("**Draw** (release the mouse to update)")
+    st.markdown("**Draw**")  # short: the canvas's toolbar floats over this line's right end
     canvas = st_canvas(
         stroke_width=18, stroke_color="#000000", background_color="#ffffff",
         height=280, width=280, drawing_mode="freedraw", return_image_data=True,
         key=CANVAS_KEY, on_change=partial(_use, "draw"),
     )  # fmt: skip
+    st.caption("Draw a digit with the mouse; it updates when you let go. The bin clears it.")
 with upload_column:
     upload = st.file_uploader(
         f"**Or upload a picture** (at most {digit_input.MAX_UPLOAD_BYTES // 1_000_000} MB)",
