@@ -162,8 +162,9 @@ def posterior_panel(
 ) -> go.Figure:
     """A small figure of one posterior: its 1-sigma and 2-sigma ellipses, samples and the prior.
 
-    The prior N(0, I) is drawn as its 1-sigma circle (projected, an ellipse no wider than a
-    unit circle), so a posterior as wide as the prior (posterior collapse) is seen at once.
+    The view frames the posterior's 2-sigma ellipse. The prior N(0, I) is drawn as its 1-sigma
+    circle (a unit circle through an orthonormal projection), so a posterior as wide as the
+    prior (posterior collapse) is seen at once; a sharp one leaves only an arc of it in view.
 
     Args:
         mu, logvar: the posterior (D,) each.
@@ -192,12 +193,18 @@ def posterior_panel(
             ),
         )  # fmt: skip
     figure = go.Figure(traces)
-    figure.update_yaxes(scaleanchor="x", scaleratio=1, zeroline=False)
-    figure.update_xaxes(zeroline=False)
+    # Frame the 2-sigma ellipse (a well-trained posterior is tiny beside the prior), square.
+    x, y = posterior_ellipse(mu, logvar, projection, 2.0)
+    centre = np.array([x.max() + x.min(), y.max() + y.min()]) / 2
+    half = 1.4 * max(x.max() - x.min(), y.max() - y.min(), 1e-3) / 2
+    figure.update_xaxes(range=[centre[0] - half, centre[0] + half], zeroline=False)
+    figure.update_yaxes(
+        range=[centre[1] - half, centre[1] + half], scaleanchor="x", scaleratio=1, zeroline=False
+    )
     figure.update_layout(
         height=height,
         margin=dict(l=10, r=10, t=10, b=10),
-        legend=dict(orientation="h", y=-0.12),
+        legend=dict(orientation="h", yanchor="top", y=-0.15),
         showlegend=True,
     )
     return figure

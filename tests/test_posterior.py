@@ -129,3 +129,12 @@ def test_kl_to_the_prior_matches_torch() -> None:
     ).sum()
     assert kl_to_prior(mu, logvar) == pytest.approx(float(expected))
     assert kl_to_prior(np.zeros(4), np.zeros(4)) == 0.0
+
+
+def test_the_panel_frames_the_posterior_not_the_prior() -> None:
+    mu, logvar = np.array([3.0, -2.0]), np.log(np.array([0.01, 0.0025]))  # sigma 0.1, 0.05
+    layout = posterior_panel(mu, logvar, IDENTITY_2D).layout
+    (x0, x1), (y0, y1) = layout.xaxis.range, layout.yaxis.range
+    assert ((x0 + x1) / 2, (y0 + y1) / 2) == pytest.approx((3.0, -2.0), abs=1e-3)
+    assert x1 - x0 == pytest.approx(1.4 * 4 * 0.1, rel=1e-3)  # 2-sigma width with a margin
+    assert layout.yaxis.scaleanchor == "x"
