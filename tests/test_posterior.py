@@ -78,10 +78,10 @@ def test_many_ellipses_are_one_line_broken_by_gaps() -> None:
     x, y = ellipse_outlines(mu, logvar, IDENTITY_2D, points=33)
     assert x.shape == (3 * 34,) and np.isnan(x[33::34]).all() and np.isnan(y[33::34]).all()
     np.testing.assert_allclose(np.nanmax(x[34:67]), 6.0)
-    trace = cloud_trace(mu, logvar, IDENTITY_2D)
+    trace = go.Scattergl(cloud_trace(mu, logvar, IDENTITY_2D))  # validates the spec
     assert trace.mode == "lines" and trace.hoverinfo == "skip"
     assert np.isnan(from_typed_array(trace.x)).sum() == 3
-    points = cloud_trace(mu, None, IDENTITY_2D)  # an AE: the codes themselves
+    points = go.Scattergl(cloud_trace(mu, None, IDENTITY_2D))  # an AE: the codes themselves
     assert points.mode == "markers"
     np.testing.assert_allclose(from_typed_array(points.x), mu[:, 0])
 
@@ -99,11 +99,14 @@ def test_overlay_marks_the_code_with_two_ellipses_and_leaves_the_figure_alone() 
         "your digit",
     ]
     assert (combined.data[-1].x[0], combined.data[-1].y[0]) == pytest.approx((0.2, 0.4))
-    assert max(combined.data[2].x) == pytest.approx(0.2 + 2 * 0.2, rel=1e-3)  # 64 vertices
+    assert from_typed_array(combined.data[2].x).max() == pytest.approx(
+        0.2 + 2 * 0.2, rel=1e-3
+    )  # 64 vertices
     assert combined.layout.height == 640
     assert base.to_plotly_json() == before  # the cached figure is not touched
     marker_only = posterior_traces(np.array([0.2, 0.4]), None, IDENTITY_2D)  # an AE
-    assert [t.name for t in marker_only] == ["your digit"]
+    assert [t["name"] for t in marker_only] == ["your digit"]
+    go.Figure(combined.to_dict())  # unvalidated on the way in, valid all the same
 
 
 def test_the_panel_shows_prior_samples_and_both_ellipses() -> None:
@@ -112,11 +115,13 @@ def test_the_panel_shows_prior_samples_and_both_ellipses() -> None:
     figure = posterior_panel(mu, logvar, projection, samples=sample_posterior(mu, logvar, 8))
     names = [t.name for t in figure.data]
     assert names == ["prior N(0, I): 1σ", "samples", "q(z|x): 1σ", "q(z|x): 2σ", "q(z|x)"]
-    assert len(figure.data[1].x) == 8 and figure.data[1].text[-1] == "8"
+    go.Figure(figure.to_dict())  # built without validation: every property is still valid
+    assert len(from_typed_array(figure.data[1].x)) == 8 and figure.data[1].text[-1] == "8"
     # the prior's 1-sigma outline through an orthonormal projection is a unit circle
     prior = figure.data[0]
     centre = projection.project(np.zeros((1, 4), np.float32))[0]
-    np.testing.assert_allclose(np.hypot(prior.x - centre[0], prior.y - centre[1]), 1.0, rtol=1e-4)
+    x, y = from_typed_array(prior.x), from_typed_array(prior.y)
+    np.testing.assert_allclose(np.hypot(x - centre[0], y - centre[1]), 1.0, rtol=1e-4)
 
 
 def test_kl_to_the_prior_matches_torch() -> None:
