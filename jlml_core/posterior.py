@@ -17,7 +17,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .latent import Projection
-from .latent_plots import typed_array
+from .latent_plots import from_typed_array, typed_array
 
 ELLIPSE_POINTS = 64
 SIGMA_STYLES = {1: dict(width=2.5, dash="solid"), 2: dict(width=1.5, dash="dash")}
@@ -160,12 +160,35 @@ def posterior_traces(
     return traces
 
 
+def _values(values: Any) -> np.ndarray:
+    """A trace's x or y as floats, whether a typed array, a list or an array."""
+    if isinstance(values, dict):
+        return from_typed_array(values).astype(np.float64)
+    return np.asarray(values if values is not None else [], np.float64)
+
+
 def with_traces(figure: go.Figure, traces: Sequence[Trace]) -> go.Figure:
     """A new figure: `figure`'s traces and layout plus `traces` on top (`figure` is unchanged).
 
-    The cached scatter is shared by every session, so overlays go on a copy.
+    The cached scatter is shared by every session, so overlays go on a copy. Its axis ranges
+    grow to hold the new traces: a collapsed posterior is as wide as the prior, far wider than
+    the codes, and the point is to see that.
     """
-    return figure_of([*figure.data, *traces], figure.layout)
+    layout = figure.layout.to_plotly_json()  # a copy
+    for axis in ("x", "y"):
+        values = np.concatenate([_values(trace.get(axis)) for trace in traces] or [np.zeros(0)])
+        values = values[np.isfinite(values)]
+        current = layout.get(f"{axis}axis", {}).get("range")
+        if current is None or len(values) == 0:
+            continue
+        low, high = min(current[0], values.min()), max(current[1], values.max())
+        if (low, high) != tuple(current):
+            margin = 0.04 * (high - low)
+            layout[f"{axis}axis"] = {
+                **layout[f"{axis}axis"],
+                "range": [low - margin, high + margin],
+            }
+    return figure_of([*figure.data, *traces], layout)
 
 
 def posterior_panel(

@@ -143,3 +143,18 @@ def test_the_panel_frames_the_posterior_not_the_prior() -> None:
     assert ((x0 + x1) / 2, (y0 + y1) / 2) == pytest.approx((3.0, -2.0), abs=1e-3)
     assert x1 - x0 == pytest.approx(1.4 * 4 * 0.1, rel=1e-3)  # 2-sigma width with a margin
     assert layout.yaxis.scaleanchor == "x"
+
+
+def test_overlays_wider_than_the_codes_widen_the_axes() -> None:
+    base = go.Figure(go.Scattergl(x=[0, 0.1], y=[0, 0.1]))
+    base.update_xaxes(range=[-0.1, 0.2])
+    base.update_yaxes(range=[-0.1, 0.2])
+    collapsed = cloud_trace(np.zeros((2, 2)), np.zeros((2, 2)), IDENTITY_2D)  # the prior's size
+    wide = with_traces(base, [collapsed])
+    (x0, x1), (y0, y1) = wide.layout.xaxis.range, wide.layout.yaxis.range
+    assert x0 < -1.0 < 1.0 < x1 and y0 < -1.0 < 1.0 < y1
+    assert list(base.layout.xaxis.range) == [-0.1, 0.2]
+    narrow = with_traces(
+        base, posterior_traces(np.array([0.05, 0.05]), np.full(2, -9.0), IDENTITY_2D)
+    )
+    assert list(narrow.layout.xaxis.range) == [-0.1, 0.2]  # inside: the view is kept
