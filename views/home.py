@@ -25,6 +25,8 @@ VIEWS = (  # page, title, icon, what it shows
      "Originals over their reconstructions, the worst-reconstructed digits, pixel errors."),
     ("views/latent_explorer.py", "Latent Explorer", "🧭",
      "The test set as a map of codes; click anywhere to decode that point."),
+    ("views/your_digit.py", "Your digit", "✍️",
+     "Draw or upload a digit: see it as MNIST would, reconstructed, and where it lands."),
     ("views/generation.py", "Generation", "✨",
      "Sample the prior, interpolate between digits, decode grids over the latent plane."),
     ("views/loss_comparison.py", "Loss Comparison", "⚖️",
