@@ -52,7 +52,7 @@ def decode_upload(
         raise DigitInputError("The file is empty (0 bytes); upload a PNG or JPEG of a digit.")
     if len(data) > max_bytes:
         raise DigitInputError(
-            f"The file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:g} MB."
+            f"The file is {len(data) / 1e6:.2f} MB; the limit is {max_bytes / 1e6:g} MB."
         )
     try:
         with warnings.catch_warnings():
