@@ -33,6 +33,7 @@ pages = [
     st.Page(VIEWS / "home.py", title="Home", icon=":material/home:", default=True),
     st.Page(VIEWS / "reconstructions.py", title="Reconstructions", icon=":material/compare:"),
     st.Page(VIEWS / "latent_explorer.py", title="Latent Explorer", icon=":material/explore:"),
+    st.Page(VIEWS / "your_digit.py", title="Your digit", icon=":material/gesture:"),
     st.Page(VIEWS / "generation.py", title="Generation", icon=":material/auto_awesome:"),
     st.Page(VIEWS / "loss_comparison.py", title="Loss Comparison", icon=":material/balance:"),
     st.Page(VIEWS / "model_zoo.py", title="Model Zoo", icon=":material/leaderboard:"),

@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from jlml_core import checkpoints, diagram, latent, latent_plots, reconstruction
+from jlml_core import checkpoints, diagram, latent, latent_plots, posterior, reconstruction
 from jlml_core.data import DataError, ImageDataset, load_split
 from jlml_core.models import Autoencoder
 
@@ -186,6 +186,36 @@ def latent_figure_for(entry: checkpoints.Entry, background_digits: int = 0):
     output = latent_plots.image_output_for(config.loss)
     return _latent_figure(
         str(entry.path), entry_version(entry.path), config.dataset, output, background_digits
+    )
+
+
+POSTERIOR_DIGITS = 300  # ellipses in the posterior overlay: enough to see the clouds overlap
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _posterior_figure(
+    path: str, version: float, dataset: str, output: str, background_digits: int, count: int
+):
+    figure = _latent_figure(path, version, dataset, output, background_digits)
+    encodings = _test_encodings(path, version, dataset)
+    rows = reconstruction.pick_random(len(encodings.mu), count, seed=0)  # the same every time
+    logvar = None if encodings.logvar is None else encodings.logvar[rows]
+    cloud = posterior.cloud_trace(encodings.mu[rows], logvar, _projection(path, version, dataset))
+    return posterior.with_traces(figure, [cloud])
+
+
+def posterior_figure_for(
+    entry: checkpoints.Entry, background_digits: int = 0, count: int = POSTERIOR_DIGITS
+):
+    """The Latent Explorer scatter with the 1-sigma posteriors of `count` fixed test digits.
+
+    Cached like `latent_figure_for`, so clicks with the overlay on still send one unchanging
+    object. An autoencoder's "posteriors" are its codes, drawn as rings.
+    """
+    config = entry.config
+    output = latent_plots.image_output_for(config.loss)
+    return _posterior_figure(
+        str(entry.path), entry_version(entry.path), config.dataset, output, background_digits, count
     )
 
 

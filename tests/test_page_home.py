@@ -57,7 +57,8 @@ def test_with_models_shows_story_diagram_glance_and_links(app_env: Path) -> None
     assert [s.value for s in at.subheader][:1] == ["At a glance"]
     assert any("Reconstruction" in m.label for m in at.metric)
     links = {link.proto.label: link.proto.page for link in at.get("page_link")}
-    for title in ("Reconstructions", "Latent Explorer", "Generation", "Loss Comparison", "Train"):
+    titles = ("Reconstructions", "Latent Explorer", "Your digit", "Generation", "Loss Comparison")
+    for title in (*titles, "Train"):
         assert title in links
 
 

@@ -10,11 +10,13 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from jlml_core import checkpoints, reconstruction
+from jlml_core import checkpoints, latent, reconstruction
 from jlml_core.data import load_split
+from jlml_core.latent_plots import from_typed_array
 from tests.apptest_helpers import entry_for, open_page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,8 +30,8 @@ def _page(entry: checkpoints.Entry) -> AppTest:
     return open_page("latent_explorer", entry.key)
 
 
-def _figure(at: AppTest) -> dict:
-    (chart,) = at.get("plotly_chart")
+def _figure(at: AppTest, key: str = "latent_scatter") -> dict:
+    (chart,) = [chart for chart in at.get("plotly_chart") if chart.proto.id.endswith(key)]
     return json.loads(chart.proto.spec)
 
 
@@ -70,7 +72,7 @@ def test_picking_a_digit_shows_it_with_its_reconstruction_loss_and_neighbours(
     test = load_split("mnist", "test")
     text = _markdown(at)
     assert f"**Test digit #7** · class **{int(test.labels[7])}**" in text
-    assert _image_count(at) == 2 + 8  # original and reconstruction, then 8 neighbours
+    assert _image_count(at) == 2 + 1 + 8  # original, reconstruction, samples, 8 neighbours
     assert at.image[0].captions == ["original", "reconstruction"]
     shown = float(re.search(r"Reconstruction loss \(BCE\): \*\*([\d.]+)\*\*", text).group(1))
     model = checkpoints.load_model(entry.path)
@@ -116,3 +118,53 @@ def test_a_chosen_digit_stays_chosen_under_another_model(app_env: Path) -> None:
     assert not at.exception
     assert "**Test digit #11**" in _markdown(at)
     assert at.caption[0].value.startswith("Where AE ")
+
+
+def test_a_vae_digit_shows_its_posterior_ellipses_and_decoded_samples(app_env: Path) -> None:
+    entry = _entry(app_env, "vae")
+    at = _page(entry)
+    at.number_input(key="latent_row").set_value(7).run()
+    assert not at.exception
+    assert "**Posterior q(z|x)**" in _markdown(at) and "KL to the prior" in _markdown(at)
+    panel = _figure(at, "latent_posterior")
+    names = [trace["name"] for trace in panel["data"]]
+    assert names == ["prior N(0, I): 1σ", "samples", "q(z|x): 1σ", "q(z|x): 2σ", "q(z|x)"]
+    model = checkpoints.load_model(entry.path)
+    encodings = latent.encode_images(model, load_split("mnist", "test").images[7:8])
+    mu, sigma = encodings.mu[0], np.exp(0.5 * encodings.logvar[0])
+    assert panel["data"][-1]["x"][0] == pytest.approx(float(mu[0]), abs=1e-4)
+    one_sigma = panel["data"][2]["x"]
+    one_sigma = from_typed_array(one_sigma) if isinstance(one_sigma, dict) else np.array(one_sigma)
+    assert one_sigma.max() - mu[0] == pytest.approx(float(sigma[0]), rel=1e-2)
+    assert _image_count(at) == 2 + 1 + 8  # digit and reconstruction, sample strip, neighbours
+    assert any("samples 1–8" in (image.captions or [""])[0] for image in at.image)
+
+
+def test_an_ae_digit_has_no_posterior_panel(app_env: Path) -> None:
+    at = _page(_entry(app_env, "ae"))
+    at.number_input(key="latent_row").set_value(7).run()
+    assert not at.exception
+    assert "Posterior" not in _markdown(at)
+    assert len(at.get("plotly_chart")) == 1
+
+
+@pytest.mark.parametrize(("kind", "name", "mode"), [
+    ("vae", "300 posteriors (1σ)", "lines"), ("ae", "codes (AE: no posterior)", "markers"),
+])  # fmt: skip
+def test_the_posterior_toggle_overlays_300_test_posteriors(
+    app_env: Path, kind: str, name: str, mode: str
+) -> None:
+    at = _page(_entry(app_env, kind))
+    plain = _figure(at)
+    at.checkbox(key="latent_posteriors").check().run()
+    assert not at.exception
+    figure = _figure(at)
+    assert figure["data"][:-1] == plain["data"]
+    cloud = figure["data"][-1]
+    assert (cloud["name"], cloud["mode"], cloud["hoverinfo"]) == (name, mode, "skip")
+    x = from_typed_array(cloud["x"])
+    assert len(x) == (300 * 34 if mode == "lines" else 300)
+    at.number_input(key="latent_row").set_value(5).run()  # a click keeps the same figure
+    assert _figure(at) == figure
+    at.checkbox(key="latent_posteriors").uncheck().run()
+    assert _figure(at) == plain

@@ -31,6 +31,8 @@ VIEWS = (  # page, title, icon, what it shows
      "Originals over their reconstructions, the worst-reconstructed digits, pixel errors."),
     (HERE / "latent_explorer.py", "Latent Explorer", "🧭",
      "The test set as a map of codes; click anywhere to decode that point."),
+    (HERE / "your_digit.py", "Your digit", "✍️",
+     "Draw or upload a digit: see it as MNIST would, reconstructed, and where it lands."),
     (HERE / "generation.py", "Generation", "✨",
      "Sample the prior, interpolate between digits, decode grids over the latent plane."),
     (HERE / "loss_comparison.py", "Loss Comparison", "⚖️",

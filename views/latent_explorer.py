@@ -10,6 +10,7 @@ import streamlit as st
 
 from dashboard import cache, links
 from dashboard.images import show_image, show_images
+from dashboard.posterior_view import show_posterior
 from dashboard.settings import limits, public_error
 from dashboard.sidebar import require_entry
 from jlml_core import latent, latent_plots, reconstruction
@@ -51,6 +52,8 @@ def _show_digit(entry: Entry, row: int, codes: np.ndarray, output: latent.ImageO
     show_images([original, decoded], ["original", "reconstruction"], scale=5)
     loss_name = LOSS_NAMES.get(entry.config.loss, entry.config.loss)
     st.markdown(f"Reconstruction loss ({loss_name}): **{loss:.1f}** nats")
+    if (logvar := cache.encodings_for(entry).logvar) is not None:  # a VAE: its q(z|x)
+        show_posterior(entry, codes[row], logvar[row], key="latent_posterior")
 
 
 def _show_position(
@@ -107,15 +110,16 @@ def _current_click(entry_key: str) -> latent_plots.Click | None:
 
 
 @st.fragment
-def explorer(entry: Entry, background_digits: int) -> None:
+def explorer(entry: Entry, background_digits: int, posteriors: bool = False) -> None:
     """The scatter and the panel a click changes; reruns alone when the selection changes."""
     # A click's server time starts in its callback, before this function reruns.
     started = st.session_state.pop(STARTED_KEY, None) or time.perf_counter()
     codes = cache.encodings_for(entry).mu  # (N, D)
     plot, panel = st.columns([3, 2], gap="medium")
+    figure_for = cache.posterior_figure_for if posteriors else cache.latent_figure_for
     with plot:
         st.plotly_chart(
-            cache.latent_figure_for(entry, background_digits),
+            figure_for(entry, background_digits),
             key=SCATTER_KEY,
             on_select=partial(_remember_selection, entry.key),  # plotly_chart takes no args=
             selection_mode="points",
@@ -150,7 +154,7 @@ def explorer(entry: Entry, background_digits: int) -> None:
 st.title("Latent Explorer")
 entry = require_entry()
 intro = st.container()  # filled once the codes are loaded
-left, right, _ = st.columns([2, 2, 3], vertical_alignment="bottom")
+left, right, third = st.columns([2, 2, 3], vertical_alignment="bottom")
 background = left.checkbox(
     "Show decoded digits underneath",
     key="latent_background",
@@ -164,10 +168,18 @@ digits = right.slider(
     disabled=not background, bind=links.BIND,
 )  # fmt: skip
 background_digits = digits if background else 0
+posteriors = third.checkbox(
+    f"Show posteriors of {cache.POSTERIOR_DIGITS} test digits",
+    key="latent_posteriors",
+    help="The 1σ ellipse of q(z|x) for a fixed sample of test digits: overlapping clouds "
+    "under a VAE, single points under an AE, prior-sized rings when the posterior collapsed.",
+)
 try:
     projection = cache.projection_for(entry)
     count = len(cache.encodings_for(entry).mu)
-    cache.latent_figure_for(entry, background_digits)  # built here, with its spinner
+    (cache.posterior_figure_for if posteriors else cache.latent_figure_for)(
+        entry, background_digits
+    )  # built here, with its spinner
 except (CheckpointError, DataError, OSError) as error:
     st.error(
         f"Could not load {entry.label} or its test set: {public_error(error)}. Pick another model."
@@ -184,4 +196,4 @@ if (linked := links.linked_click(cache.projected_codes_for(entry))) is not None:
     st.session_state[CLICK_KEY] = (entry.key, linked)
 with st.expander("How clicking works"):
     st.markdown(HOW_CLICKING_WORKS)
-explorer(entry, background_digits)
+explorer(entry, background_digits, posteriors)
