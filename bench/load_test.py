@@ -43,12 +43,13 @@ from tools.screenshots import (  # noqa: E402
     _MAIN_CONTENT,
     CHROMIUM,
     CHROMIUM_ARGS,
-    VIEWPORT,
     StreamlitServer,
     browser_available,
 )
 
 DETAIL = ".st-key-latent_detail"
+# Smaller than the screenshots' viewport: 30 pages share one software-WebGL renderer.
+LOAD_VIEWPORT = {"width": 1100, "height": 800}
 TARGETS_MS = {"latent_explorer": 35.0, "generation": 150.0, "reconstructions": 150.0}
 ANSWER_TIMEOUT_S = 120.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -184,15 +185,19 @@ async def wait_idle(page, quiet: float = 0.5, timeout: float = ANSWER_TIMEOUT_S)
 
 
 async def open_page(context, url: str, path: str):
-    """A page of the app in `context`, idle (the router first: it registers the pages)."""
+    """A page of the app in `context`, opened at its own URL (st.navigation routes it), idle."""
     page = await context.new_page()
     page.set_default_timeout(ANSWER_TIMEOUT_S * 1000)
-    await page.goto(url)
+    await page.goto(f"{url}/{path}")
     await wait_idle(page)
-    if path:
-        await page.goto(f"{url}/{path}")
-        await wait_idle(page)
     return page
+
+
+async def navigate(page, path: str) -> None:
+    """Switch the session to another page with the sidebar menu (same session, no reload)."""
+    await page.locator(f'[data-testid="stSidebarNav"] a[href$="/{path}"]').click()
+    await page.wait_for_url(f"**/{path}")
+    await wait_idle(page)
 
 
 async def count_exceptions(pages) -> int:
@@ -238,6 +243,13 @@ async def burst(pid: int, pages, act, phase: Phase) -> None:
     phase.cpu_ms_per_answer.append(1000 * cpu / len(answered) if answered else None)
     phase.rss_mb_after_burst.append(rss_mb(pid))
     phase.exceptions += await count_exceptions(pages)
+    cpu_ms = phase.cpu_ms_per_answer[-1]
+    print(
+        f"  {phase.page}: burst {len(phase.rss_mb_after_burst)}, {len(answered)}/{len(pages)} "
+        f"answered, {cpu_ms or 0:.0f} ms server CPU each",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 async def latent_phase(pid: int, pages, bursts: int, rng: random.Random) -> Phase:
@@ -285,7 +297,7 @@ async def run(url: str, pid: int, sessions: int, bursts: int, seed: int, paralle
             executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS), headless=True
         )
         try:
-            contexts = [await browser.new_context(viewport=VIEWPORT) for _ in range(sessions)]
+            contexts = [await browser.new_context(viewport=LOAD_VIEWPORT) for _ in range(sessions)]
             gate = asyncio.Semaphore(parallel)  # opening 30 WebGL pages at once starves 2 cores
 
             async def open_one(context, path):
@@ -295,16 +307,42 @@ async def run(url: str, pid: int, sessions: int, bursts: int, seed: int, paralle
             started = time.monotonic()
             pages = await asyncio.gather(*(open_one(c, "latent_explorer") for c in contexts))
             result["open_s"] = time.monotonic() - started
+            print(f"  {sessions} sessions open after {result['open_s']:.0f} s", file=sys.stderr)
             await settle(pid, pages)
             result["rss_mb_after_open"] = rss_mb(pid)
             result["phases"].append((await latent_phase(pid, pages, bursts, rng)).summary())
             for name in ("generation", "reconstructions"):
-                await asyncio.gather(*(p.close() for p in pages))
-                pages = await asyncio.gather(*(open_one(c, name) for c in contexts))
+
+                async def go(page, name=name):
+                    async with gate:
+                        await navigate(page, name)
+
+                await asyncio.gather(*(go(p) for p in pages))
                 result["phases"].append((await seed_phase(name, pid, pages, bursts)).summary())
             result["rss_mb_end"] = rss_mb(pid)
         finally:
             await browser.close()
+    return result
+
+
+def load_test(
+    env: dict[str, str], sessions: int, bursts: int = 3, seed: int = 0, parallel: int = 4
+) -> dict:
+    """Start the app in demo mode with `env`, run the bursts, return every number.
+
+    Args:
+        env: extra environment for the server (e.g. JLML_CACHE_DIR, JLML_ZOO_DIR).
+        sessions: browser sessions (one context each, all in one Chromium).
+        bursts: simultaneous bursts per page.
+        seed: seed of the click positions.
+        parallel: sessions opened at a time.
+    """
+    load_before = os.getloadavg()[0]
+    with StreamlitServer({**env, "JLML_DEMO": "1"}) as server:
+        result = asyncio.run(run(server.url, server.process.pid, sessions, bursts, seed, parallel))
+        result["server_output_tail"] = server.output()[-2000:]
+    result.update(sessions=sessions, bursts=bursts, machine=machine(),
+                  load_average=[load_before, os.getloadavg()[0]])  # fmt: skip
     return result
 
 
@@ -317,12 +355,14 @@ def print_table(result: dict) -> None:
         f"{'page':<16} {'answered':>9} {'CPU ms/answer':>14} {'target':>7} {'p50 ms':>7} "
         f"{'p90 ms':>7} {'exceptions':>10}  RSS MB after each burst"
     )
+    nan = float("nan")
     for p in result["phases"]:
         cpu = p["server_cpu_ms_per_answer"]
+        p50, p90 = p["answer_ms_p50"] or nan, p["answer_ms_p90"] or nan
         print(
             f"{p['page']:<16} {p['answered']:>4}/{p['asked']:<4} "
-            f"{cpu if cpu is not None else float('nan'):>14.1f} {p['target_cpu_ms']:>7.0f} "
-            f"{p['answer_ms_p50'] or float('nan'):>7.0f} {p['answer_ms_p90'] or float('nan'):>7.0f} "
+            f"{cpu if cpu is not None else nan:>14.1f} {p['target_cpu_ms']:>7.0f} "
+            f"{p50:>7.0f} {p90:>7.0f} "
             f"{p['exceptions']:>10}  {', '.join(f'{r:.0f}' for r in p['rss_mb_after_burst'])}"
         )
 
@@ -342,16 +382,11 @@ def main(argv: list[str] | None = None) -> int:
         print("Needs /usr/bin/chromium and the playwright package.", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory() as empty_cache:
-        env = {"JLML_DEMO": "1", "JLML_CACHE_DIR": args.cache_dir or empty_cache}
+        env = {"JLML_CACHE_DIR": args.cache_dir or empty_cache}
         if args.zoo_dir is not None:
             env["JLML_ZOO_DIR"] = args.zoo_dir
-        with StreamlitServer(env) as server:
-            result = asyncio.run(
-                run(server.url, server.process.pid, args.sessions, args.bursts, args.seed,
-                    args.parallel)
-            )  # fmt: skip
-    result.update(sessions=args.sessions, bursts=args.bursts, machine=machine(),
-                  label=args.label, load_average=os.getloadavg()[0])  # fmt: skip
+        result = load_test(env, args.sessions, args.bursts, args.seed, args.parallel)
+    result["label"] = args.label
     print_table(result)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
