@@ -76,15 +76,19 @@ LATENT_INSTRUMENT_JS = """() => {
 }""".replace("DETAIL", DETAIL)
 
 # For a whole-page rerun: t0 when the control is committed (Enter), t1 at the frame after the
-# app has run and gone idle again with every image of the main area loaded.
+# app has run and gone idle again with every visible image of the main area loaded.
 RERUN_INSTRUMENT_JS = """() => {
     const app = document.querySelector('[data-testid="stApp"]');
     const state = window.__load = {t0: null, t1: null, ran: false};
     window.addEventListener("keydown", (e) => {
         if (e.key === "Enter") { state.t0 = performance.now(); state.t1 = null; state.ran = false; }
     }, true);
+    const inView = (img) => {
+        const r = img.getBoundingClientRect();
+        return r.bottom > 0 && r.top < window.innerHeight && r.width > 0;
+    };  // images below the fold may load lazily, i.e. never in a page nobody scrolls
     const settled = () => [...document.querySelectorAll('[data-testid="stMain"] img')]
-        .every(img => img.complete && img.naturalWidth > 0);
+        .every(img => !inView(img) || (img.complete && img.naturalWidth > 0));
     const check = () => {
         if (state.t0 === null || state.t1 !== null) return;
         const st = app.getAttribute("data-test-script-state");
