@@ -102,18 +102,31 @@ RERUN_INSTRUMENT_JS = """() => {
     new MutationObserver(check).observe(app, {attributes: true});
 }"""
 
-# Screen positions (from Plotly's own axes) of a random place in the plane and a random digit.
+# Screen positions (from Plotly's own axes) of a random place in the plane and a random digit,
+# retried until nothing covers them: the legend and the (transparent) mode bar lie over the plot,
+# and a click there toggles a class or a tool instead of selecting a point.
 TARGETS_JS = """([fx, fy, pick]) => {
     const gd = document.querySelector('.js-plotly-plot');
     const L = gd._fullLayout, box = gd.getBoundingClientRect();
     const px = (x, y) => [box.left + L.xaxis._offset + L.xaxis.l2p(x),
                           box.top + L.yaxis._offset + L.yaxis.l2p(y)];
+    const free = ([x, y]) => {
+        const el = document.elementFromPoint(x, y);
+        return el !== null && gd.contains(el) && !el.closest('.legend, .modebar-container');
+    };
     const [x0, x1] = L.xaxis.range, [y0, y1] = L.yaxis.range;
     const digits = gd._fullData.filter(t => t.customdata && t.visible === true);
-    const trace = digits[Math.floor(pick * digits.length) % digits.length];
-    const k = Math.floor(pick * 7919) % trace.x.length;
-    return {plane: px(x0 + fx * (x1 - x0), y0 + fy * (y1 - y0)),
-            digit: px(trace.x[k], trace.y[k])};
+    let plane = null, digit = null;
+    for (let i = 0; i < 200 && (plane === null || digit === null); i++) {
+        const u = (fx + 0.618 * i) % 1, v = (fy + 0.382 * i) % 1;
+        const p = px(x0 + (0.05 + 0.9 * u) * (x1 - x0), y0 + (0.05 + 0.9 * v) * (y1 - y0));
+        if (plane === null && free(p)) plane = p;
+        const trace = digits[Math.floor((pick + 0.1 * i) * digits.length) % digits.length];
+        const k = Math.floor((pick + 0.1 * i) * 7919) % trace.x.length;
+        const d = px(trace.x[k], trace.y[k]);
+        if (digit === null && free(d)) digit = d;
+    }
+    return {plane, digit};
 }"""
 
 
@@ -264,7 +277,7 @@ async def latent_phase(pid: int, pages, bursts: int, rng: random.Random) -> Phas
     await asyncio.gather(*(p.evaluate(LATENT_INSTRUMENT_JS) for p in pages))
     for b in range(bursts):
         kind = "digit" if b % 2 == 0 else "plane"
-        wheres = [[rng.uniform(0.05, 0.95), rng.uniform(0.05, 0.95), rng.random()] for _ in pages]
+        wheres = [[rng.random(), rng.random(), rng.random()] for _ in pages]
         targets = await asyncio.gather(
             *(p.evaluate(TARGETS_JS, w) for p, w in zip(pages, wheres, strict=True))
         )
@@ -291,7 +304,12 @@ async def seed_phase(name: str, pid: int, pages, bursts: int) -> Phase:
     return phase
 
 
-async def run(url: str, pid: int, sessions: int, bursts: int, seed: int, parallel: int) -> dict:
+SEED_PAGES = ("generation", "reconstructions")
+
+
+async def run(
+    url: str, pid: int, sessions: int, bursts: int, seed: int, parallel: int, seed_pages=SEED_PAGES
+) -> dict:
     from playwright.async_api import async_playwright
 
     rng = random.Random(seed)
@@ -315,7 +333,7 @@ async def run(url: str, pid: int, sessions: int, bursts: int, seed: int, paralle
             await settle(pid, pages)
             result["rss_mb_after_open"] = rss_mb(pid)
             result["phases"].append((await latent_phase(pid, pages, bursts, rng)).summary())
-            for name in ("generation", "reconstructions"):
+            for name in seed_pages:
 
                 async def go(page, name=name):
                     async with gate:
@@ -330,7 +348,12 @@ async def run(url: str, pid: int, sessions: int, bursts: int, seed: int, paralle
 
 
 def load_test(
-    env: dict[str, str], sessions: int, bursts: int = 3, seed: int = 0, parallel: int = 4
+    env: dict[str, str],
+    sessions: int,
+    bursts: int = 3,
+    seed: int = 0,
+    parallel: int = 4,
+    seed_pages: tuple[str, ...] = SEED_PAGES,
 ) -> dict:
     """Start the app in demo mode with `env`, run the bursts, return every number.
 
@@ -340,10 +363,13 @@ def load_test(
         bursts: simultaneous bursts per page.
         seed: seed of the click positions.
         parallel: sessions opened at a time.
+        seed_pages: the pages whose seed is changed after the Latent Explorer's bursts.
     """
     load_before = os.getloadavg()[0]
     with StreamlitServer({**env, "JLML_DEMO": "1"}) as server:
-        result = asyncio.run(run(server.url, server.process.pid, sessions, bursts, seed, parallel))
+        result = asyncio.run(
+            run(server.url, server.process.pid, sessions, bursts, seed, parallel, seed_pages)
+        )
         result["server_output_tail"] = server.output()[-2000:]
     result.update(sessions=sessions, bursts=bursts, machine=machine(),
                   load_average=[load_before, os.getloadavg()[0]])  # fmt: skip
@@ -379,6 +405,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", help="checkpoint cache (default: an empty one)")
     parser.add_argument("--zoo-dir", help="model zoo folder (sets JLML_ZOO_DIR)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--pages", default="latent_explorer,generation,reconstructions",
+        help="comma-separated; the Latent Explorer always runs first",
+    )  # fmt: skip
     parser.add_argument("--label", default="", help="a note stored with the results")
     parser.add_argument("--out", type=Path, help="also write the numbers to this JSON file")
     args = parser.parse_args(argv)
@@ -389,7 +419,8 @@ def main(argv: list[str] | None = None) -> int:
         env = {"JLML_CACHE_DIR": args.cache_dir or empty_cache}
         if args.zoo_dir is not None:
             env["JLML_ZOO_DIR"] = args.zoo_dir
-        result = load_test(env, args.sessions, args.bursts, args.seed, args.parallel)
+        pages = tuple(p for p in args.pages.split(",") if p in SEED_PAGES)
+        result = load_test(env, args.sessions, args.bursts, args.seed, args.parallel, pages)
     result["label"] = args.label
     print_table(result)
     if args.out:
