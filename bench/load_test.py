@@ -263,7 +263,8 @@ async def burst(pid: int, pages, act, phase: Phase) -> None:
     cpu_ms = phase.cpu_ms_per_answer[-1]
     print(
         f"  {phase.page}: burst {len(phase.rss_mb_after_burst)}, {len(answered)}/{len(pages)} "
-        f"answered, {cpu_ms or 0:.0f} ms server CPU each",
+        f"answered, {cpu_ms or 0:.0f} ms server CPU each, "
+        f"RSS {phase.rss_mb_after_burst[-1]:.0f} MB",
         file=sys.stderr,
         flush=True,
     )
