@@ -89,8 +89,10 @@ RERUN_INSTRUMENT_JS = """() => {
     };  // images below the fold may load lazily, i.e. never in a page nobody scrolls
     const settled = () => [...document.querySelectorAll('[data-testid="stMain"] img')]
         .every(img => !inView(img) || (img.complete && img.naturalWidth > 0));
-    const check = () => {
+    const check = (records = []) => {
         if (state.t0 === null || state.t1 !== null) return;
+        // A quick run can flip running -> notRunning within one batch of mutation records.
+        if (records.some(r => r.oldValue === "running")) state.ran = true;
         const st = app.getAttribute("data-test-script-state");
         if (st === "running") { state.ran = true; return; }
         if (state.ran && st === "notRunning") {
@@ -99,7 +101,8 @@ RERUN_INSTRUMENT_JS = """() => {
             else setTimeout(check, 20);
         }
     };
-    new MutationObserver(check).observe(app, {attributes: true});
+    new MutationObserver(check).observe(app, {attributes: true, attributeOldValue: true,
+                                              attributeFilter: ["data-test-script-state"]});
 }"""
 
 # Screen positions (from Plotly's own axes) of a random place in the plane and a random digit,
