@@ -32,13 +32,14 @@ T = TypeVar("T")
 def long_lived(build: Callable[..., T]) -> Callable[..., T]:
     """Decorate a cached builder: what it returns, and all loaded so far, leaves the GC's scans.
 
-    Streamlit runs a full garbage collection after every script and fragment run
-    (`runner.postScriptGC`), and a full collection walks every container object the process
-    holds: about 250,000 of them here, nearly all alive until the process ends (the modules of
-    torch, plotly and streamlit, the cached models, test sets and 10,000-point figures). That
-    walk cost ~165 ms of the server's ~195 ms per Latent Explorer click (py-spy, issue #9).
+    A full garbage collection walks every container object the process holds: about 250,000
+    here, nearly all alive until the process ends (the modules of torch, plotly and streamlit,
+    the cached models, test sets and 10,000-point figures): 280-340 ms on machine C. Streamlit
+    ran one after every script and fragment run (`runner.postScriptGC`, now off in
+    .streamlit/config.toml), which made a Latent Explorer click cost 190 ms of server CPU; with
+    this freeze it cost ~30 ms. Python's own full collections still happen now and then.
     `gc.freeze()` moves every object alive at that moment into a generation the collector never
-    scans, so the collection after a run only visits what is new since the last cache build.
+    scans, so a collection only visits what is new since the last cache build.
     Frozen objects are still freed by reference counting; a reference cycle among them would
     never be collected, which is why this runs once per cache build (right after a collection),
     never per run.
