@@ -208,8 +208,10 @@ async def open_page(context, url: str, path: str):
     """A page of the app in `context`, opened at its own URL (st.navigation routes it), idle."""
     page = await context.new_page()
     page.set_default_timeout(ANSWER_TIMEOUT_S * 1000)
-    await page.goto(f"{url}/{path}")
-    await wait_idle(page)
+    # Only the navigation's commit: on a starved machine the "load" event of 30 pages that share
+    # two cores can take minutes; wait_idle then waits for the app itself.
+    await page.goto(f"{url}/{path}", wait_until="commit", timeout=3 * ANSWER_TIMEOUT_S * 1000)
+    await wait_idle(page, timeout=3 * ANSWER_TIMEOUT_S)
     return page
 
 
