@@ -6,14 +6,19 @@ the checkpoint file's modification time, so a retrained entry is reloaded, not s
 
 from __future__ import annotations
 
+import functools
+import gc
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from jlml_core import checkpoints, diagram, latent, latent_plots, posterior, reconstruction
+from jlml_core import checkpoints, diagram, images, latent, latent_plots, posterior, reconstruction
 from jlml_core.data import DataError, ImageDataset, load_split
 from jlml_core.models import Autoencoder
 
@@ -21,6 +26,34 @@ from jlml_core.models import Autoencoder
 # synchronisation (measured: a single-image decode took 23-190 ms with two threads on a busy
 # 2-core machine, about 0.6 ms with one), and Streamlit serves several sessions at once anyway.
 torch.set_num_threads(1)
+
+T = TypeVar("T")
+
+
+def long_lived(build: Callable[..., T]) -> Callable[..., T]:
+    """Decorate a cached builder: what it returns, and all loaded so far, leaves the GC's scans.
+
+    A full garbage collection walks every container object the process holds: about 250,000
+    here, nearly all alive until the process ends (the modules of torch, plotly and streamlit,
+    the cached models, test sets and 10,000-point figures): 280-340 ms on machine C. Streamlit
+    ran one after every script and fragment run (`runner.postScriptGC`, now off in
+    .streamlit/config.toml), which made a Latent Explorer click cost 190 ms of server CPU; with
+    this freeze it cost ~30 ms. Python's own full collections still happen now and then.
+    `gc.freeze()` moves every object alive at that moment into a generation the collector never
+    scans, so a collection only visits what is new since the last cache build.
+    Frozen objects are still freed by reference counting; a reference cycle among them would
+    never be collected, which is why this runs once per cache build (right after a collection),
+    never per run.
+    """
+
+    @functools.wraps(build)
+    def build_then_freeze(*args, **kwargs) -> T:
+        value = build(*args, **kwargs)
+        gc.collect()  # garbage alive now would be frozen with the rest
+        gc.freeze()
+        return value
+
+    return build_then_freeze
 
 
 def entry_version(path: Path) -> float:
@@ -40,6 +73,7 @@ def refresh_entries() -> None:
 
 
 @st.cache_resource(show_spinner="Loading model…", max_entries=16)
+@long_lived
 def load_model(path: str, version: float) -> Autoencoder:
     """The model in an entry folder, eval mode, conv models in channels_last for fast decodes."""
     model = checkpoints.load_model(Path(path))
@@ -54,12 +88,14 @@ def model_for(entry: checkpoints.Entry) -> Autoencoder:
 
 
 @st.cache_resource(show_spinner="Loading data…")
+@long_lived
 def test_set(dataset: str) -> ImageDataset:
     """The test split of a dataset (uint8, in memory)."""
     return load_split(dataset, "test")
 
 
 @st.cache_resource(show_spinner="Encoding the test set…", max_entries=16)
+@long_lived
 def _test_encodings(path: str, version: float, dataset: str) -> latent.Encodings:
     model = load_model(path, version)
     return latent.encode_images(model, test_set(dataset).images)
@@ -71,6 +107,7 @@ def encodings_for(entry: checkpoints.Entry) -> latent.Encodings:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
+@long_lived
 def _projection(path: str, version: float, dataset: str) -> latent.Projection:
     return latent.fit_projection(_test_encodings(path, version, dataset).mu)
 
@@ -81,6 +118,7 @@ def projection_for(entry: checkpoints.Entry) -> latent.Projection:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
+@long_lived
 def _projected(path: str, version: float, dataset: str) -> np.ndarray:
     return _projection(path, version, dataset).project(_test_encodings(path, version, dataset).mu)
 
@@ -116,6 +154,46 @@ def architecture_stages(
 ):
     """Layer shapes of an architecture for the Home page diagram (builds it once)."""
     return diagram.architecture_stages(arch, latent_dim, hidden_dim, image_shape)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+@long_lived
+def architecture_diagram(
+    arch: str,
+    latent_dim: int,
+    hidden_dim: int | None,
+    image_shape: tuple[int, int, int],
+    variational: bool,
+) -> go.Figure:
+    """The Home page's layer diagram, one figure object per architecture, never mutated.
+
+    Building it re-validates every Plotly annotation (~0.4 s of server CPU per Home run on
+    machine C, the largest cost of opening a session in the load test).
+    """
+    stages = architecture_stages(arch, latent_dim, hidden_dim, image_shape)
+    return diagram.autoencoder_diagram(stages, latent_dim, variational)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _decoded(path: str, version: float, codes: np.ndarray, output: str) -> np.ndarray:
+    return latent.decode_points(load_model(path, version), codes, output)
+
+
+def decoded_for(
+    entry: checkpoints.Entry, codes: np.ndarray, output: latent.ImageOutput = "sigmoid"
+) -> np.ndarray:
+    """Images (N, H, W) in [0, 1] decoded from codes (N, D) by a model, cached by content.
+
+    Every widget change reruns the whole Generation page, and its four tabs decode ~380 codes
+    together; cached, a change decodes only what it changed (the key hashes the codes).
+    """
+    return _decoded(str(entry.path), entry_version(entry.path), codes, output)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def png_data_url(image: np.ndarray, scale: int, compress_level: int) -> str:
+    """jlml_core.images.png_data_url by the picture's content (hashing it: ~1 ms per MB)."""
+    return images.png_data_url(image, scale, compress_level)
 
 
 # --- Loss Comparison, Model Zoo pages --------------------------------------------------------
@@ -155,6 +233,7 @@ def first_reconstructions_for(
 
 
 @st.cache_resource(show_spinner="Drawing the latent plane…", max_entries=8)
+@long_lived
 def _latent_figure(path: str, version: float, dataset: str, output: str, background_digits: int):
     projection = _projection(path, version, dataset)
     points = _projected(path, version, dataset)  # (N, 2)
@@ -193,6 +272,7 @@ POSTERIOR_DIGITS = 300  # ellipses in the posterior overlay: enough to see the c
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
+@long_lived
 def _posterior_figure(
     path: str, version: float, dataset: str, output: str, background_digits: int, count: int
 ):

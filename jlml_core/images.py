@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 import tempfile
@@ -25,11 +26,17 @@ def to_pil(image: np.ndarray, scale: int = 1, invert: bool = False) -> Image.Ima
     return picture
 
 
-def png_bytes(image: np.ndarray, scale: int = 1) -> bytes:
-    """A 2-D float image encoded as PNG."""
+def png_bytes(image: np.ndarray, scale: int = 1, compress_level: int = 6) -> bytes:
+    """A 2-D float image encoded as PNG (zlib `compress_level` 0-9: 1 is fastest, 6 PIL's)."""
     buffer = io.BytesIO()
-    to_pil(image, scale).save(buffer, format="PNG")
+    to_pil(image, scale).save(buffer, format="PNG", compress_level=compress_level)
     return buffer.getvalue()
+
+
+def png_data_url(image: np.ndarray, scale: int = 1, compress_level: int = 6) -> str:
+    """A 2-D float image as an inline PNG `data:` URL."""
+    encoded = base64.b64encode(png_bytes(image, scale, compress_level)).decode("ascii")
+    return "data:image/png;base64," + encoded
 
 
 def save_png(image: np.ndarray, path: Path | str, scale: int = 1) -> Path:

@@ -121,7 +121,7 @@ with prior_tab:
     z = latent.sample_prior(n * n, config.latent_dim, int(seed), temperature)  # (n², D)
     with picture:
         _show_mosaic(
-            latent.decode_points(model, z, output),
+            cache.decoded_for(entry, z, output),
             n,
             f"{n * n} samples, seed {seed}, temperature {temperature:g}",
         )
@@ -140,7 +140,7 @@ with path_tab:
     )
     first.button("Random pair", on_click=_random_pair, args=(size,), icon="🎲")
     path = latent.interpolate(codes[start], codes[end], steps, method)  # (steps, D)
-    decoded = latent.decode_points(model, path, output)
+    decoded = cache.decoded_for(entry, path, output)
     ends = test.images[[start, end]].numpy().astype(np.float32) / 255.0  # (2, H, W)
     gap = np.ones((ends.shape[1], 6), np.float32)  # white: sets the originals apart
     strip = np.hstack([ends[0], gap, latent.tile(decoded, steps), gap, ends[1]])  # (H, W)
@@ -188,7 +188,7 @@ with rectangle_tab:
     points = latent.grid_points(x_range, y_range, grid)  # (grid², 2), top row = high y
     with picture:
         _show_mosaic(
-            latent.decode_points(model, projection.lift(points), output),
+            cache.decoded_for(entry, projection.lift(points), output),
             grid,
             f"Decoded {grid} × {grid} grid over x ∈ [{x_range[0]:g}, {x_range[1]:g}], "
             f"y ∈ [{y_range[0]:g}, {y_range[1]:g}]",
@@ -219,7 +219,7 @@ with plane_tab:
     mosaic_codes = latent.plane_grid(codes[a], codes[b], codes[c], cells, margin)  # (n, n, D)
     with picture:
         _show_mosaic(
-            latent.decode_points(model, mosaic_codes.reshape(-1, config.latent_dim), output),
+            cache.decoded_for(entry, mosaic_codes.reshape(-1, config.latent_dim), output),
             cells,
             "The plane through the three encodings, decoded",
         )

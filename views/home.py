@@ -12,7 +12,6 @@ from dashboard.sidebar import current_entry
 from jlml_core import checkpoints
 from jlml_core.config import TrainConfig
 from jlml_core.data import DataError
-from jlml_core.diagram import autoencoder_diagram
 from jlml_core.models import DEFAULT_IMAGE_SHAPE
 from jlml_core.train import Progress
 
@@ -142,13 +141,16 @@ def _diagram(entry: checkpoints.Entry | None) -> None:
                 "drawing its config only."
             )
     try:
-        stages = cache.architecture_stages(
-            config.arch, config.latent_dim, config.hidden_dim, tuple(image_shape)
+        figure = cache.architecture_diagram(
+            config.arch,
+            config.latent_dim,
+            config.hidden_dim,
+            tuple(image_shape),
+            config.is_variational,
         )
     except (KeyError, ValueError) as error:
         st.warning(f"Cannot draw architecture `{config.arch}`: {public_error(error)}")
         return
-    figure = autoencoder_diagram(stages, config.latent_dim, config.is_variational)
     st.plotly_chart(figure, config={"staticPlot": True}, key="home_diagram")
     which = "the selected model" if entry is not None else "the default model"
     st.caption(

@@ -1,0 +1,439 @@
+"""Load test: many real browser sessions clicking the dashboard at the same moment.
+
+    python bench/load_test.py --sessions 30                  # the capacity run (~3 minutes)
+    python bench/load_test.py --sessions 3 --bursts 1        # a smoke run (~30 s)
+    python bench/load_test.py --sessions 30 --out bench/results/load_test_machine_c.json
+
+Starts the dashboard in demo mode (JLML_DEMO=1) on a free local port with the shipped zoo (the
+sidebar's default model), opens N sessions in ONE headless Chromium (one browser context each,
+so every session has its own cookies and websocket) and then, in simultaneous bursts:
+
+* Latent Explorer: every session clicks its scatter at once (alternately a test digit and an
+  empty place in the plane); a click is answered when the detail panel's new image has loaded;
+* Generation: every session types a new seed for the prior samples (one control change);
+* Reconstructions: every session types a new seed for the random digits.
+
+Per phase it prints the server's CPU per click/change (utime + stime of the server process from
+/proc/PID/stat, which counts all its threads, over the burst, divided by the answers), the
+p50/p90 time from the click to the new image (timed inside each page), the server's RSS after
+opening the sessions and after every burst (VmRSS), and the exceptions the pages show. The
+browser runs on the same cores and competes with the server for CPU: that slows the answers
+(p50/p90), not the server CPU figures, which count the server process only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
+
+from tools.screenshots import (  # noqa: E402
+    _BUSY_JS,
+    _MAIN_CONTENT,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    StreamlitServer,
+    browser_available,
+)
+
+DETAIL = ".st-key-latent_detail"
+# Smaller than the screenshots' viewport: 30 pages share one software-WebGL renderer.
+LOAD_VIEWPORT = {"width": 1100, "height": 800}
+TARGETS_MS = {"latent_explorer": 35.0, "generation": 150.0, "reconstructions": 150.0}
+ANSWER_TIMEOUT_S = 120.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+# t0 at the mouse-down; t1 at the frame after the detail panel's first image changed and loaded.
+LATENT_INSTRUMENT_JS = """() => {
+    const state = window.__load = {t0: null, t1: null, src: null};
+    window.addEventListener("mousedown", () => { state.t0 = performance.now(); state.t1 = null; },
+                            true);
+    const check = () => {
+        const img = document.querySelector('DETAIL img');
+        if (!img || state.t0 === null || state.t1 !== null || img.src === state.src) return;
+        const src = img.src;
+        const done = () => requestAnimationFrame(() => {
+            if (state.t1 !== null || img.src !== src) return;
+            state.t1 = performance.now();
+            state.src = src;
+        });
+        if (img.complete && img.naturalWidth > 0) done();
+        else img.addEventListener("load", done, {once: true});
+    };
+    new MutationObserver(check).observe(document.body,
+        {subtree: true, childList: true, attributes: true, attributeFilter: ["src"]});
+}""".replace("DETAIL", DETAIL)
+
+# For a whole-page rerun: t0 when the control is committed (Enter), t1 at the frame after the
+# app has run and gone idle again with every visible image of the main area loaded.
+RERUN_INSTRUMENT_JS = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    const state = window.__load = {t0: null, t1: null, ran: false};
+    window.addEventListener("keydown", (e) => {
+        if (e.key === "Enter") { state.t0 = performance.now(); state.t1 = null; state.ran = false; }
+    }, true);
+    const inView = (img) => {
+        const r = img.getBoundingClientRect();
+        return r.bottom > 0 && r.top < window.innerHeight && r.width > 0;
+    };  // images below the fold may load lazily, i.e. never in a page nobody scrolls
+    const settled = () => [...document.querySelectorAll('[data-testid="stMain"] img')]
+        .every(img => !inView(img) || (img.complete && img.naturalWidth > 0));
+    const check = (records = []) => {
+        if (state.t0 === null || state.t1 !== null) return;
+        // A quick run can flip running -> notRunning within one batch of mutation records.
+        if (records.some(r => r.oldValue === "running")) state.ran = true;
+        const st = app.getAttribute("data-test-script-state");
+        if (st === "running") { state.ran = true; return; }
+        if (state.ran && st === "notRunning") {
+            const finish = () => requestAnimationFrame(() => { state.t1 = performance.now(); });
+            if (settled()) finish();
+            else setTimeout(check, 20);
+        }
+    };
+    new MutationObserver(check).observe(app, {attributes: true, attributeOldValue: true,
+                                              attributeFilter: ["data-test-script-state"]});
+}"""
+
+# Screen positions (from Plotly's own axes) of a random place in the plane and a random digit,
+# retried until nothing covers them: the legend and the (transparent) mode bar lie over the plot,
+# and a click there toggles a class or a tool instead of selecting a point.
+TARGETS_JS = """([fx, fy, pick]) => {
+    const gd = document.querySelector('.js-plotly-plot');
+    const L = gd._fullLayout, box = gd.getBoundingClientRect();
+    const px = (x, y) => [box.left + L.xaxis._offset + L.xaxis.l2p(x),
+                          box.top + L.yaxis._offset + L.yaxis.l2p(y)];
+    const free = ([x, y]) => {
+        const el = document.elementFromPoint(x, y);
+        return el !== null && gd.contains(el) && !el.closest('.legend, .modebar-container');
+    };
+    const [x0, x1] = L.xaxis.range, [y0, y1] = L.yaxis.range;
+    const digits = gd._fullData.filter(t => t.customdata && t.visible === true);
+    let plane = null, digit = null;
+    for (let i = 0; i < 200 && (plane === null || digit === null); i++) {
+        const u = (fx + 0.618 * i) % 1, v = (fy + 0.382 * i) % 1;
+        const p = px(x0 + (0.05 + 0.9 * u) * (x1 - x0), y0 + (0.05 + 0.9 * v) * (y1 - y0));
+        if (plane === null && free(p)) plane = p;
+        const trace = digits[Math.floor((pick + 0.1 * i) * digits.length) % digits.length];
+        const k = Math.floor((pick + 0.1 * i) * 7919) % trace.x.length;
+        const d = px(trace.x[k], trace.y[k]);
+        if (digit === null && free(d)) digit = d;
+    }
+    return {plane, digit};
+}"""
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process, all threads included (fields 14 and 15 of stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process in MB (VmRSS)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The q-th percentile (nearest rank) of values, or None when there are none."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def machine() -> str:
+    """CPU model, core count and memory of this machine, for the results file."""
+    model = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")), platform.processor())  # fmt: skip
+    memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    return f"{model}, {os.cpu_count()} CPUs, {memory_kb / 2**20:.0f} GiB"
+
+
+@dataclass
+class Phase:
+    """One page's bursts: what the server spent and how fast the browsers saw answers."""
+
+    page: str
+    cpu_ms_per_answer: list[float] = field(default_factory=list)
+    answer_ms: list[float] = field(default_factory=list)
+    asked: int = 0
+    answered: int = 0
+    rss_mb_after_burst: list[float] = field(default_factory=list)
+    exceptions: int = 0
+
+    def summary(self) -> dict:
+        answered_cpu = [c for c in self.cpu_ms_per_answer if c is not None]
+        return {
+            "page": self.page,
+            "asked": self.asked,
+            "answered": self.answered,
+            "server_cpu_ms_per_answer": statistics.mean(answered_cpu) if answered_cpu else None,
+            "server_cpu_ms_per_answer_by_burst": self.cpu_ms_per_answer,
+            "target_cpu_ms": TARGETS_MS[self.page],
+            "answer_ms_p50": percentile(self.answer_ms, 50),
+            "answer_ms_p90": percentile(self.answer_ms, 90),
+            "rss_mb_after_burst": self.rss_mb_after_burst,
+            "exceptions": self.exceptions,
+        }
+
+
+async def wait_idle(page, quiet: float = 0.5, timeout: float = ANSWER_TIMEOUT_S) -> None:
+    """Main content shown and no script run or spinner for `quiet` seconds."""
+    await page.wait_for_selector(_MAIN_CONTENT, timeout=timeout * 1000)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await page.wait_for_function(f"() => !({_BUSY_JS})()", timeout=timeout * 1000)
+        await asyncio.sleep(quiet)
+        if not await page.evaluate(_BUSY_JS):
+            return
+    raise TimeoutError(f"{page.url} did not go idle in {timeout:.0f} s")
+
+
+async def open_page(context, url: str, path: str):
+    """A page of the app in `context`, opened at its own URL (st.navigation routes it), idle."""
+    page = await context.new_page()
+    page.set_default_timeout(ANSWER_TIMEOUT_S * 1000)
+    # Only the navigation's commit: on a starved machine the "load" event of 30 pages that share
+    # two cores can take minutes; wait_idle then waits for the app itself.
+    await page.goto(f"{url}/{path}", wait_until="commit", timeout=3 * ANSWER_TIMEOUT_S * 1000)
+    await wait_idle(page, timeout=3 * ANSWER_TIMEOUT_S)
+    return page
+
+
+async def navigate(page, path: str) -> None:
+    """Switch the session to another page with the sidebar menu (same session, no reload)."""
+    await page.locator(f'[data-testid="stSidebarNav"] a[href$="/{path}"]').click()
+    await page.wait_for_url(f"**/{path}")
+    await wait_idle(page)
+
+
+async def count_exceptions(pages) -> int:
+    counts = await asyncio.gather(
+        *(p.locator('[data-testid="stException"]').count() for p in pages)
+    )
+    return sum(counts)
+
+
+async def wait_answered(page) -> float | None:
+    """Milliseconds from the action to the new image, or None if none came in time."""
+    try:
+        await page.wait_for_function(
+            "() => window.__load.t1 !== null", timeout=ANSWER_TIMEOUT_S * 1000
+        )
+    except Exception:  # noqa: BLE001 - a Playwright timeout: this action was not answered
+        return None
+    return await page.evaluate("() => window.__load.t1 - window.__load.t0")
+
+
+async def settle(pid: int, pages, quiet_s: float = 1.0) -> None:
+    """Wait until every page is idle and the server has spent no CPU for a while."""
+    await asyncio.gather(*(wait_idle(p, quiet=0.3) for p in pages))
+    for _ in range(20):
+        before = cpu_seconds(pid)
+        await asyncio.sleep(quiet_s)
+        if cpu_seconds(pid) - before < 0.02 * quiet_s:
+            return
+
+
+async def burst(pid: int, pages, act, phase: Phase) -> None:
+    """Run `act(page, i)` on every page at once; account server CPU and answer times."""
+    await settle(pid, pages)
+    cpu_before = cpu_seconds(pid)
+    await asyncio.gather(*(act(page, i) for i, page in enumerate(pages)))
+    times = await asyncio.gather(*(wait_answered(p) for p in pages))
+    await asyncio.gather(*(wait_idle(p, quiet=0.2) for p in pages))
+    cpu = cpu_seconds(pid) - cpu_before
+    answered = [t for t in times if t is not None]
+    phase.asked += len(pages)
+    phase.answered += len(answered)
+    phase.answer_ms += answered
+    phase.cpu_ms_per_answer.append(1000 * cpu / len(answered) if answered else None)
+    phase.rss_mb_after_burst.append(rss_mb(pid))
+    phase.exceptions += await count_exceptions(pages)
+    cpu_ms = phase.cpu_ms_per_answer[-1]
+    print(
+        f"  {phase.page}: burst {len(phase.rss_mb_after_burst)}, {len(answered)}/{len(pages)} "
+        f"answered, {cpu_ms or 0:.0f} ms server CPU each, "
+        f"RSS {phase.rss_mb_after_burst[-1]:.0f} MB",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+async def latent_phase(pid: int, pages, bursts: int, rng: random.Random) -> Phase:
+    phase = Phase("latent_explorer")
+    await asyncio.gather(
+        *(p.wait_for_function("() => document.querySelector('.js-plotly-plot')?._fullData")
+          for p in pages))  # fmt: skip
+    await asyncio.gather(*(p.evaluate(LATENT_INSTRUMENT_JS) for p in pages))
+    for b in range(bursts):
+        kind = "digit" if b % 2 == 0 else "plane"
+        wheres = [[rng.random(), rng.random(), rng.random()] for _ in pages]
+        targets = await asyncio.gather(
+            *(p.evaluate(TARGETS_JS, w) for p, w in zip(pages, wheres, strict=True))
+        )
+
+        async def click(page, i, targets=targets, kind=kind):
+            await page.mouse.click(*targets[i][kind])
+
+        await burst(pid, pages, click, phase)
+    return phase
+
+
+async def seed_phase(name: str, pid: int, pages, bursts: int) -> Phase:
+    """Every session types a new seed into the page's 'Seed' box, then all press Enter."""
+    phase = Phase(name)
+    await asyncio.gather(*(p.evaluate(RERUN_INSTRUMENT_JS) for p in pages))
+    for b in range(bursts):
+        boxes = [p.get_by_label("Seed", exact=True).first for p in pages]
+        await asyncio.gather(*(box.fill(str(1000 * (b + 1) + i)) for i, box in enumerate(boxes)))
+
+        async def commit(page, i, boxes=boxes):
+            await boxes[i].press("Enter")
+
+        await burst(pid, pages, commit, phase)
+    return phase
+
+
+SEED_PAGES = ("generation", "reconstructions")
+
+
+async def run(
+    url: str, pid: int, sessions: int, bursts: int, seed: int, parallel: int, seed_pages=SEED_PAGES
+) -> dict:
+    from playwright.async_api import async_playwright
+
+    rng = random.Random(seed)
+    result: dict = {"phases": []}
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS), headless=True
+        )
+        try:
+            contexts = [await browser.new_context(viewport=LOAD_VIEWPORT) for _ in range(sessions)]
+            gate = asyncio.Semaphore(parallel)  # opening 30 WebGL pages at once starves 2 cores
+
+            async def open_one(context, path):
+                async with gate:
+                    return await open_page(context, url, path)
+
+            started = time.monotonic()
+            pages = await asyncio.gather(*(open_one(c, "latent_explorer") for c in contexts))
+            result["open_s"] = time.monotonic() - started
+            print(f"  {sessions} sessions open after {result['open_s']:.0f} s", file=sys.stderr)
+            await settle(pid, pages)
+            result["rss_mb_after_open"] = rss_mb(pid)
+            result["phases"].append((await latent_phase(pid, pages, bursts, rng)).summary())
+            for name in seed_pages:
+
+                async def go(page, name=name):
+                    async with gate:
+                        await navigate(page, name)
+
+                await asyncio.gather(*(go(p) for p in pages))
+                result["phases"].append((await seed_phase(name, pid, pages, bursts)).summary())
+            result["rss_mb_end"] = rss_mb(pid)
+        finally:
+            await browser.close()
+    return result
+
+
+def load_test(
+    env: dict[str, str],
+    sessions: int,
+    bursts: int = 3,
+    seed: int = 0,
+    parallel: int = 4,
+    seed_pages: tuple[str, ...] = SEED_PAGES,
+) -> dict:
+    """Start the app in demo mode with `env`, run the bursts, return every number.
+
+    Args:
+        env: extra environment for the server (e.g. JLML_CACHE_DIR, JLML_ZOO_DIR).
+        sessions: browser sessions (one context each, all in one Chromium).
+        bursts: simultaneous bursts per page.
+        seed: seed of the click positions.
+        parallel: sessions opened at a time.
+        seed_pages: the pages whose seed is changed after the Latent Explorer's bursts.
+    """
+    load_before = os.getloadavg()[0]
+    with StreamlitServer({**env, "JLML_DEMO": "1"}) as server:
+        result = asyncio.run(
+            run(server.url, server.process.pid, sessions, bursts, seed, parallel, seed_pages)
+        )
+        result["server_output_tail"] = server.output()[-2000:]
+    result.update(sessions=sessions, bursts=bursts, machine=machine(),
+                  load_average=[load_before, os.getloadavg()[0]])  # fmt: skip
+    return result
+
+
+def print_table(result: dict) -> None:
+    print(
+        f"{result['sessions']} sessions, {result['bursts']} bursts per page, "
+        f"server RSS after opening {result['rss_mb_after_open']:.0f} MB ({result['machine']})"
+    )
+    print(
+        f"{'page':<16} {'answered':>9} {'CPU ms/answer':>14} {'target':>7} {'p50 ms':>7} "
+        f"{'p90 ms':>7} {'exceptions':>10}  RSS MB after each burst"
+    )
+    nan = float("nan")
+    for p in result["phases"]:
+        cpu = p["server_cpu_ms_per_answer"]
+        p50, p90 = p["answer_ms_p50"] or nan, p["answer_ms_p90"] or nan
+        print(
+            f"{p['page']:<16} {p['answered']:>4}/{p['asked']:<4} "
+            f"{cpu if cpu is not None else nan:>14.1f} {p['target_cpu_ms']:>7.0f} "
+            f"{p50:>7.0f} {p90:>7.0f} "
+            f"{p['exceptions']:>10}  {', '.join(f'{r:.0f}' for r in p['rss_mb_after_burst'])}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=30)
+    parser.add_argument("--bursts", type=int, default=3, help="bursts per page")
+    parser.add_argument("--parallel", type=int, default=4, help="sessions opened at a time")
+    parser.add_argument("--cache-dir", help="checkpoint cache (default: an empty one)")
+    parser.add_argument("--zoo-dir", help="model zoo folder (sets JLML_ZOO_DIR)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--pages", default="latent_explorer,generation,reconstructions",
+        help="comma-separated; the Latent Explorer always runs first",
+    )  # fmt: skip
+    parser.add_argument("--label", default="", help="a note stored with the results")
+    parser.add_argument("--out", type=Path, help="also write the numbers to this JSON file")
+    args = parser.parse_args(argv)
+    if not browser_available():
+        print("Needs /usr/bin/chromium and the playwright package.", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory() as empty_cache:
+        env = {"JLML_CACHE_DIR": args.cache_dir or empty_cache}
+        if args.zoo_dir is not None:
+            env["JLML_ZOO_DIR"] = args.zoo_dir
+        pages = tuple(p for p in args.pages.split(",") if p in SEED_PAGES)
+        result = load_test(env, args.sessions, args.bursts, args.seed, args.parallel, pages)
+    result["label"] = args.label
+    print_table(result)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
