@@ -12,7 +12,8 @@ import numpy as np
 import streamlit as st
 import torch
 
-from jlml_core import checkpoints, diagram, latent, latent_plots, reconstruction
+from jlml_core import calibration, checkpoints, diagram, latent, latent_plots, reconstruction
+from jlml_core.config import TrainConfig
 from jlml_core.data import ImageDataset, load_split
 from jlml_core.models import Autoencoder
 
@@ -186,3 +187,33 @@ def latent_figure_for(entry: checkpoints.Entry, background_digits: int = 0):
     return _latent_figure(
         str(entry.path), entry_version(entry.path), config.dataset, output, background_digits
     )
+
+
+# --- Train page ------------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner="Measuring this machine's training speed…", max_entries=64)
+def _throughput(key: tuple, _config: TrainConfig) -> calibration.Throughput:
+    del key  # only the cache key: `_config` (not hashed) is any config with these fields
+    return calibration.measure_throughput(_config)
+
+
+def throughput_for(config: TrainConfig) -> calibration.Throughput:
+    """Measured training and evaluation speed of a config's model, once per server.
+
+    Keyed by what moves the speed (model shape, loss, batch size, precision, torch threads),
+    not by epochs, subset, learning rate or seed, so the estimate follows every widget
+    without measuring again.
+    """
+    key = (
+        config.dataset,
+        config.arch,
+        config.hidden_dim,
+        config.latent_dim,
+        config.kind,
+        config.loss,
+        config.batch_size,
+        getattr(config, "precision", "auto"),  # a TrainConfig field on newer versions
+        torch.get_num_threads(),
+    )
+    return _throughput(key, config)
