@@ -13,7 +13,8 @@ from jlml_core.data import load_split
 
 TINY = TrainConfig(arch="dense", hidden_dim=16, epochs=1, train_subset=1000, batch_size=64)
 SPEED = Throughput(
-    train_images_per_second=1000.0, eval_images_per_second=4000.0, arch="dense",
+    train_images_per_second=1000.0, eval_images_per_second=4000.0,
+    snapshot_images_per_second=8000.0, arch="dense",
     train_size=60_000, test_size=10_000,
 )  # fmt: skip
 
@@ -23,7 +24,9 @@ def test_measure_throughput_returns_positive_finite_rates_of_this_model() -> Non
     speed = calibration.measure_throughput(TINY, steps=3, test_images=200, train=train, test=test)
     assert speed.arch == "dense"
     assert (speed.train_size, speed.test_size) == (len(train), len(test))
-    for rate in (speed.train_images_per_second, speed.eval_images_per_second):
+    rates = (speed.train_images_per_second, speed.eval_images_per_second,
+             speed.snapshot_images_per_second)  # fmt: skip
+    for rate in rates:
         assert math.isfinite(rate) and rate > 0
 
 
@@ -36,12 +39,14 @@ def test_estimate_adds_training_evaluation_and_snapshots() -> None:
     config = TrainConfig(epochs=3, train_subset=6000)  # 47 steps of 128
     digits = latent_history.recorded_digit_count(2, 3, True, 10_000)
     snapshots = len(latent_history.first_epoch_snapshot_steps(47)) + 3
-    expected = 3 * (6000 / 1000 + 10_000 / 4000) + snapshots * digits / 4000
+    expected = 3 * (6000 / 1000 + 10_000 / 4000) + snapshots * digits / 8000
     assert calibration.estimate_training_seconds(config, SPEED) == pytest.approx(expected)
 
 
 def test_estimate_scales_linearly_with_epochs_and_subset_size() -> None:
-    slow = Throughput(50.0, 1e12, "cnn_deep", 60_000, 10_000)  # evaluation free: training only
+    slow = Throughput(
+        50.0, 1e12, 1e12, "cnn_deep", 60_000, 10_000
+    )  # evaluation free: training only
     one = calibration.estimate_training_seconds(TrainConfig(epochs=1, train_subset=3000), slow)
     four = calibration.estimate_training_seconds(TrainConfig(epochs=4, train_subset=3000), slow)
     double = calibration.estimate_training_seconds(TrainConfig(epochs=1, train_subset=6000), slow)

@@ -227,7 +227,7 @@ else:
         icon=":material/play_arrow:",
         key="train_start",
         on_click=_request_training,
-        disabled=training,
+        disabled=training or speed is None,  # what failed to measure would fail to train
     )
     if training and speed is not None:
         _train(config, label, controls, speed)
