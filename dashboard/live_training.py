@@ -22,9 +22,6 @@ from jlml_core.config import TrainConfig
 from jlml_core.latent_history import LatentSnapshot
 from jlml_core.train import Progress
 
-# The N(0, I) prior puts nearly all of a VAE's codes inside +-3: start the axes there.
-PRIOR_EXTENT = ((-3.0, 3.0), (-3.0, 3.0))
-
 
 def snapshot_title(snapshot: LatentSnapshot) -> str:
     """ "Epoch 0.25 · train loss 201.3 · test loss 187.9" (test: the recorded digits)."""
@@ -59,7 +56,9 @@ class LiveTraining:
         self.labels, self.class_names = labels, class_names
         self.estimate = calibration.estimate_training_seconds(config, speed)
         self.started = time.perf_counter()
-        self.extent = PRIOR_EXTENT if config.is_variational else None
+        # Axes fit the first snapshot and only grow: early codes of a VAE are a small blob that
+        # a fixed +-3 prior box would shrink to a dot.
+        self.extent = None
         self.latent_figure: go.Figure | None = None
         self.loss_figure: go.Figure | None = None
         self.snapshots = 0

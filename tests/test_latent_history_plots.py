@@ -42,7 +42,7 @@ def test_snapshot_scatter_draws_each_class_in_its_colour_on_fixed_axes():
 
 def test_snapshot_scatter_hover_shows_posterior_sigma_from_logvar():
     mu = np.zeros((4, 2), np.float32)
-    logvar = np.log(np.array([[1.0, 1.0], [0.25, 0.25], [4.0, 4.0], [1.0, 0.0]]))
+    logvar = np.log(np.array([[1.0, 1.0], [0.25, 0.25], [4.0, 4.0], [0.5, 0.5]]))
     figure = snapshot_scatter(
         mu, np.zeros(4, int), NAMES, title="t", x_range=(-1, 1), y_range=(-1, 1), logvar=logvar
     )
