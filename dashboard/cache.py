@@ -18,7 +18,17 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from jlml_core import checkpoints, diagram, images, latent, latent_plots, posterior, reconstruction
+from jlml_core import (
+    calibration,
+    checkpoints,
+    diagram,
+    images,
+    latent,
+    latent_plots,
+    posterior,
+    reconstruction,
+)
+from jlml_core.config import TrainConfig
 from jlml_core.data import DataError, ImageDataset, load_split
 from jlml_core.models import Autoencoder
 
@@ -322,3 +332,33 @@ def warm_up_in_background() -> threading.Thread:
     thread = threading.Thread(target=run, name="jlml-warm-up", daemon=True)
     thread.start()
     return thread
+
+
+# --- Train page ------------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner="Measuring this machine's training speed…", max_entries=64)
+def _throughput(key: tuple, _config: TrainConfig) -> calibration.Throughput:
+    del key  # only the cache key: `_config` (not hashed) is any config with these fields
+    return calibration.measure_throughput(_config)
+
+
+def throughput_for(config: TrainConfig) -> calibration.Throughput:
+    """Measured training and evaluation speed of a config's model, once per server.
+
+    Keyed by what moves the speed (model shape, loss, batch size, precision, torch threads),
+    not by epochs, subset, learning rate or seed, so the estimate follows every widget
+    without measuring again.
+    """
+    key = (
+        config.dataset,
+        config.arch,
+        config.hidden_dim,
+        config.latent_dim,
+        config.kind,
+        config.loss,
+        config.batch_size,
+        getattr(config, "precision", "auto"),  # a TrainConfig field on newer versions
+        torch.get_num_threads(),
+    )
+    return _throughput(key, config)

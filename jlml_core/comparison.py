@@ -2,8 +2,8 @@
 
 Small pure functions over `checkpoints.Entry` objects and numpy arrays, so the Loss Comparison,
 Model Zoo and Train pages only lay things out. Every number shown comes from an entry's
-metrics.json or from its model; nothing here is hard-coded except the rough training speeds of
-`estimate_training_seconds`.
+metrics.json or from its model; nothing here is hard-coded. (Training-time estimates are
+measured on the running machine: see `calibration`.)
 """
 
 from __future__ import annotations
@@ -64,16 +64,6 @@ EVALUATION_METRICS: tuple[str, ...] = (
 _VARIATIONAL_ONLY = {"test_neg_elbo", "test_iw_nll", "test_kl"}
 # Scored by the in-project MNIST digit classifier, so they exist for MNIST models only.
 _MNIST_ONLY = {"sample_fid", "sample_confidence"}
-
-# Rough training throughput in images per second (forward + backward, batch 128) measured on
-# the 2-core development machine. A GPU or a faster CPU is much quicker, a busy one slower.
-TRAINING_IMAGES_PER_SECOND: dict[str, float] = {
-    "dense": 25_000.0,
-    "cnn_shallow": 2_500.0,
-    "cnn_deep": 600.0,
-}
-# Each epoch also evaluates the test set; a forward pass costs about a third of a training step.
-_EVALUATION_SPEEDUP = 3.0
 
 
 def _number(value: Any) -> float | None:
@@ -179,27 +169,6 @@ def posterior_radii(logvar: np.ndarray) -> np.ndarray:
     """
     sigma_squared = np.exp(np.asarray(logvar, np.float64))  # (N, D)
     return np.sqrt(sigma_squared.mean(axis=1))
-
-
-def estimate_training_seconds(
-    config: TrainConfig, train_size: int = 60_000, test_size: int = 10_000
-) -> float | None:
-    """A rough guess of how long `fit(config)` takes on a CPU like the development machine.
-
-    Based on `TRAINING_IMAGES_PER_SECOND`, so only a hint: other machines, a busy CPU, batch
-    size and latent size all move it. None for an architecture without a measured speed.
-
-    Args:
-        config: what would be trained.
-        train_size: images in the full training split.
-        test_size: images evaluated after every epoch.
-    """
-    speed = TRAINING_IMAGES_PER_SECOND.get(config.arch)
-    if speed is None:
-        return None
-    images = min(config.train_subset or train_size, train_size)
-    per_epoch = images / speed + test_size / (speed * _EVALUATION_SPEEDUP)
-    return config.epochs * per_epoch
 
 
 def format_duration(seconds: float) -> str:

@@ -135,20 +135,6 @@ def test_posterior_radii_is_rms_sigma_and_averages_to_the_metric() -> None:
     assert radii.mean() == pytest.approx(metrics.posterior_radius(logvar))
 
 
-def test_training_estimate_scales_with_images_and_epochs() -> None:
-    dense = BASE.replace(epochs=2)
-    expected = 2 * (60_000 / 25_000 + 10_000 / (25_000 * 3))
-    assert comparison.estimate_training_seconds(dense) == pytest.approx(expected)
-    subset = comparison.estimate_training_seconds(dense.replace(train_subset=6_000))
-    assert subset < comparison.estimate_training_seconds(dense)
-    deep = comparison.estimate_training_seconds(dense.replace(arch="cnn_deep"))
-    assert deep > comparison.estimate_training_seconds(dense.replace(arch="cnn_shallow"))
-
-
-def test_training_estimate_is_none_for_an_unmeasured_architecture() -> None:
-    assert comparison.estimate_training_seconds(BASE.replace(arch="my_own")) is None
-
-
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [(0.2, "about 1 s"), (42.4, "about 42 s"), (150, "about 2 min"), (5400, "about 1.5 h")],

@@ -1,4 +1,4 @@
-"""Train: choose a config, train it with a live progress bar and loss chart, stop at any time.
+"""Train: choose a config, see a measured time estimate, train it live, stop at any time.
 
 Stopping relies on Streamlit itself: any click (the Stop button, another widget, another page)
 reruns the script, which ends this run at its next Streamlit call, i.e. inside the progress
@@ -12,15 +12,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
+import torch
 from streamlit.delta_generator import DeltaGenerator
 
 from dashboard import cache
+from dashboard.live_training import LiveTraining
 from dashboard.settings import demo_mode
 from dashboard.sidebar import ANY
-from jlml_core import architectures, checkpoints, comparison, loss_plots
+from jlml_core import architectures, calibration, checkpoints, comparison
+from jlml_core.calibration import Throughput
 from jlml_core.config import MAX_LATENT_DIM, ConfigError, TrainConfig
 from jlml_core.data import DATASETS, DataError, resolve_dataset_dir
-from jlml_core.train import Progress
 
 REQUEST, RUNNING, RESULT = "train_request", "train_running", "train_result"
 DEFAULTS = TrainConfig()
@@ -113,15 +115,23 @@ def _config_form(disabled: bool) -> dict:
 
 def _show_result(result: dict) -> None:
     if result["status"] == "trained":
-        st.success(f"Trained and saved **{result['label']}** in {result['seconds']:.0f} s.")
+        estimate = result.get("estimate")
+        guess = f" (estimated {comparison.format_duration(estimate)})" if estimate else ""
+        st.success(f"Trained and saved **{result['label']}** in {result['seconds']:.0f} s{guess}.")
         _open_buttons(result["key"])
+        latent_figure, loss_figure = result.get("figures", (None, None))
+        scatter_column, loss_column = st.columns([3, 2], gap="medium")
+        if latent_figure is not None:
+            scatter_column.plotly_chart(latent_figure, key="train_final_latent")
+        if loss_figure is not None:
+            loss_column.plotly_chart(loss_figure, key="train_final_curves")
     elif result["status"] == "cancelled":
         st.warning(f"Training of **{result['label']}** was cancelled; nothing was saved.")
     else:
         st.error(f"Training of **{result['label']}** failed: {result['error']}")
 
 
-def _train(config: TrainConfig, label: str, controls: DeltaGenerator) -> None:
+def _train(config: TrainConfig, label: str, controls: DeltaGenerator, speed: Throughput) -> None:
     """Train `config` into the user's cache, drawing progress; reruns the page when done."""
     st.session_state[RUNNING] = {"config": config.to_dict(), "label": label}
     controls.button(
@@ -130,32 +140,31 @@ def _train(config: TrainConfig, label: str, controls: DeltaGenerator) -> None:
         key="train_stop",
         help="Stops after the current few steps.",
     )
-    bar = st.progress(0.0, text="Loading the data…")
-    chart = st.empty()
-
-    def report(progress: Progress) -> None:
-        bar.progress(
-            min(progress.fraction, 1.0),
-            text=f"Epoch {progress.epoch} of {progress.epochs} · step {progress.step} of "
-            f"{progress.steps_per_epoch} · running loss {progress.loss:.2f}",
-        )
-        if progress.epoch_done:
-            history = {label: progress.history}
-            figure = loss_plots.training_curves_figure(history, epochs=progress.epochs)
-            chart.plotly_chart(figure, key=f"train_live_{progress.epoch}")
-
+    test = cache.test_set(config.dataset)
+    live = LiveTraining(config, label, speed, test.labels.numpy(), test.class_names)
     try:
-        checkpoints.get_or_train(config, on_progress=report)
+        checkpoints.get_or_train(config, on_progress=live)
     except (checkpoints.CheckpointError, DataError, OSError, RuntimeError, ValueError) as error:
         st.session_state[RESULT] = {"status": "failed", "label": label, "error": str(error)}
     else:
-        store = checkpoints.find(config)
-        metrics = store.read_entry(store.path_for(config)).metrics if store else {}
+        # The last pictures stay on the page after the rerun (this user's session only).
         st.session_state[RESULT] = {"status": "trained", "label": label, "key": config.key(),
-                                    "seconds": metrics.get("train_seconds", 0.0)}  # fmt: skip
+                                    "seconds": live.elapsed(), "estimate": live.estimate,
+                                    "figures": (live.latent_figure, live.loss_figure)}  # fmt: skip
     del st.session_state[RUNNING]
     cache.refresh_entries()
     st.rerun()
+
+
+def _estimate_caption(config: TrainConfig, speed: Throughput) -> str:
+    estimate = calibration.estimate_training_seconds(config, speed)
+    threads = torch.get_num_threads()
+    return (
+        f"Estimated time: **{comparison.format_duration(estimate)}** (measured here: "
+        f"{speed.train_images_per_second:,.0f} images/s for `{speed.arch}` training, "
+        f"{speed.eval_images_per_second:,.0f} images/s evaluating, {threads} torch "
+        f"thread{'s' if threads > 1 else ''}); a busier machine is slower."
+    )
 
 
 def _interrupted() -> None:
@@ -204,17 +213,14 @@ if (store := checkpoints.find(config)) is not None:
         st.success(f"**{label}** is already trained (`{store.path_for(config)}`). Open it:")
         _open_buttons(config.key())
 else:
-    estimate = comparison.estimate_training_seconds(config)
-    speed = comparison.TRAINING_IMAGES_PER_SECOND.get(config.arch)
     st.markdown(f"**{label}** · key `{config.key()}`")
-    if estimate is None:
-        st.caption(f"No training speed has been measured for `{config.arch}`.")
-    else:
-        st.caption(
-            f"Estimated time: **{comparison.format_duration(estimate)}**, from a rough "
-            f"{speed:,.0f} images/s for `{config.arch}` measured on a 2-core CPU; a GPU is much "
-            "faster, a busy machine slower."
-        )
+    speed = None
+    try:
+        speed = cache.throughput_for(config)
+    except (DataError, OSError, RuntimeError, ValueError) as error:
+        st.caption(f"Could not measure the training speed here: {error}")
+    if speed is not None:
+        st.caption(_estimate_caption(config, speed))
     controls = st.container(horizontal=True)
     controls.button(
         "Training…" if training else "Train",
@@ -222,7 +228,7 @@ else:
         icon=":material/play_arrow:",
         key="train_start",
         on_click=_request_training,
-        disabled=training,
+        disabled=training or speed is None,  # what failed to measure would fail to train
     )
-    if training:
-        _train(config, label, controls)
+    if training and speed is not None:
+        _train(config, label, controls, speed)

@@ -1,0 +1,121 @@
+"""The Train page's live view of a running `fit`: progress with time left, loss curves, codes.
+
+`LiveTraining` is the progress callback. It owns the placeholders it draws into, so the page
+only creates one and hands it to `fit`. Each report rewrites the progress text (elapsed time
+and the time left, rescaled by the speed seen so far); each latent snapshot redraws the
+scatter of the recorded test digits' codes on axes that only ever grow, so a moving digit
+really moved.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from jlml_core import calibration, comparison, latent_history_plots, loss_plots
+from jlml_core.calibration import Throughput
+from jlml_core.config import TrainConfig
+from jlml_core.latent_history import LatentSnapshot
+from jlml_core.train import Progress
+
+
+def snapshot_title(snapshot: LatentSnapshot) -> str:
+    """ "Epoch 0.25 · train loss 201.3 · test loss 187.9" (test: the recorded digits)."""
+    if snapshot.train_loss is None:
+        return f"Before training · test loss {snapshot.test_loss:.1f}"
+    return (
+        f"Epoch {snapshot.epoch:.2f} · train loss {snapshot.train_loss:.1f} · "
+        f"test loss {snapshot.test_loss:.1f}"
+    )
+
+
+class LiveTraining:
+    """Progress callback for `fit` that draws into placeholders on the page.
+
+    Args:
+        config: the configuration being trained.
+        label: the model's display label.
+        speed: the calibration behind the estimate.
+        labels: test-set labels; the first N belong to the recorded digits.
+        class_names: legend names of the classes.
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        label: str,
+        speed: Throughput,
+        labels: np.ndarray,
+        class_names: Sequence[str],
+    ) -> None:
+        self.config, self.label, self.speed = config, label, speed
+        self.labels, self.class_names = labels, class_names
+        self.estimate = calibration.estimate_training_seconds(config, speed)
+        self.started = time.perf_counter()
+        # Axes fit the first snapshot and only grow: early codes of a VAE are a small blob that
+        # a fixed +-3 prior box would shrink to a dot.
+        self.extent = None
+        self.latent_figure: go.Figure | None = None
+        self.loss_figure: go.Figure | None = None
+        self.snapshots = 0
+        self.bar = st.progress(0.0, text="Loading the data…")
+        scatter_column, loss_column = st.columns([3, 2], gap="medium")
+        self.scatter = scatter_column.empty()
+        self.curves = loss_column.empty()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def _time_text(self, progress: Progress) -> str:
+        done = calibration.estimated_seconds_done(
+            self.config,
+            self.speed,
+            progress.epoch,
+            progress.step,
+            progress.steps_per_epoch,
+            epoch_done=progress.epoch_done,
+        )
+        elapsed = self.elapsed()
+        left = calibration.remaining_seconds(self.estimate, done, elapsed)
+        return f"{calibration.format_clock(elapsed)} elapsed · {_left(left)}"
+
+    def __call__(self, progress: Progress) -> None:
+        loss = "" if np.isnan(progress.loss) else f" · running loss {progress.loss:.2f}"
+        self.bar.progress(
+            min(progress.fraction, 1.0),
+            text=f"Epoch {progress.epoch} of {progress.epochs} · step {progress.step} of "
+            f"{progress.steps_per_epoch}{loss} · {self._time_text(progress)}",
+        )
+        if progress.snapshot is not None:
+            self._draw_snapshot(progress.snapshot)
+        if progress.epoch_done:
+            history = {self.label: progress.history}
+            self.loss_figure = loss_plots.training_curves_figure(history, epochs=progress.epochs)
+            self.curves.plotly_chart(self.loss_figure, key=f"train_live_{progress.epoch}")
+
+    def _draw_snapshot(self, snapshot: LatentSnapshot) -> None:
+        wide = snapshot.mu.shape[1] > 2
+        # No later snapshot is known yet, so a wide code is drawn in the PCA plane of its own
+        # snapshot (`fit_projection` fixes the signs, so the picture does not flip).
+        points = latent_history_plots.plane_points(snapshot.mu)  # (N, 2)
+        self.extent = latent_history_plots.grow_extent(self.extent, points)
+        self.snapshots += 1
+        self.latent_figure = latent_history_plots.snapshot_scatter(
+            points,
+            self.labels[: len(points)],
+            self.class_names,
+            title=snapshot_title(snapshot),
+            x_range=self.extent[0],
+            y_range=self.extent[1],
+            logvar=snapshot.logvar,
+            axis_titles=("PC 1", "PC 2") if wide else ("z₁", "z₂"),
+        )
+        self.scatter.plotly_chart(self.latent_figure, key=f"train_latent_{self.snapshots}")
+
+
+def _left(seconds: float) -> str:
+    return "finishing" if seconds < 0.5 else f"{comparison.format_duration(seconds)} left"
