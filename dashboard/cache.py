@@ -12,8 +12,16 @@ import numpy as np
 import streamlit as st
 import torch
 
-from jlml_core import checkpoints, diagram, latent, latent_plots, reconstruction
+from jlml_core import (
+    checkpoints,
+    diagram,
+    latent,
+    latent_plots,
+    likelihood_comparison,
+    reconstruction,
+)
 from jlml_core.data import ImageDataset, load_split
+from jlml_core.latent_history import LatentHistory
 from jlml_core.models import Autoencoder
 
 # One torch thread: a click decodes one tiny image, where a second OpenMP thread only adds
@@ -186,3 +194,74 @@ def latent_figure_for(entry: checkpoints.Entry, background_digits: int = 0):
     return _latent_figure(
         str(entry.path), entry_version(entry.path), config.dataset, output, background_digits
     )
+
+
+# --- Loss Comparison: the matched sets' numbers ----------------------------------------------
+
+
+@st.cache_data(show_spinner="Measuring the shown images on every test digit…", max_entries=32)
+def _shown_image_errors(
+    path: str, version: float, dataset: str, loss: str
+) -> dict[str, likelihood_comparison.PixelErrors]:
+    return likelihood_comparison.shown_image_errors(
+        load_model(path, version),
+        test_set(dataset).images,
+        likelihood_comparison.outputs_for(loss),
+    )
+
+
+def shown_image_errors_for(
+    entry: checkpoints.Entry,
+) -> dict[str, likelihood_comparison.PixelErrors]:
+    """Pixel error and sharpness of a model's shown reconstructions of the whole test set, for
+    each way its images are shown (λ, and the mean for a continuous Bernoulli model)."""
+    config = entry.config
+    return _shown_image_errors(
+        str(entry.path), entry_version(entry.path), config.dataset, config.loss
+    )
+
+
+@st.cache_resource(show_spinner="Loading the digit classifier…")
+def _digit_classifier():
+    from jlml_core import classifier  # deferred: only the sample scores need it
+
+    return classifier.load_classifier()
+
+
+@st.cache_data(show_spinner="Scoring 10,000 samples shown as the mean…", max_entries=16)
+def _mean_sample_quality(path: str, version: float, dataset: str) -> tuple[float, float]:
+    from jlml_core import evaluation  # deferred: heavy, and only this button needs it
+
+    return evaluation.sample_quality(
+        load_model(path, version), test_set(dataset), _digit_classifier(), output="cb_mean"
+    )
+
+
+def mean_sample_quality_for(entry: checkpoints.Entry) -> tuple[float, float]:
+    """MNIST-FID and classifier confidence of a continuous Bernoulli model's prior samples
+    shown as the distribution's mean (10,000 samples, seed 0, as `evaluate` scores λ).
+
+    Raises:
+        jlml_core.classifier.ClassifierError: the shipped classifier is missing.
+    """
+    return _mean_sample_quality(str(entry.path), entry_version(entry.path), entry.config.dataset)
+
+
+# --- Model Zoo: replaying the latent space as it formed --------------------------------------
+
+
+@st.cache_resource(show_spinner="Loading the recorded codes…", max_entries=8)
+def _latent_history(path: str, version: float) -> LatentHistory | None:
+    return checkpoints.read_latent_history(path)
+
+
+def latent_history_for(entry: checkpoints.Entry) -> LatentHistory | None:
+    """The codes recorded while a model trained (None if none were); never mutated.
+
+    Raises:
+        jlml_core.checkpoints.CheckpointError: the recording is damaged.
+    """
+    history_file = entry.path / checkpoints.LATENT_HISTORY_FILE
+    if not history_file.is_file():
+        return None
+    return _latent_history(str(entry.path), history_file.stat().st_mtime)
