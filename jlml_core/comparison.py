@@ -167,6 +167,13 @@ MATCHED_SETS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _without(config: TrainConfig, field: str) -> str:
+    """The config minus one field, as a canonical string to compare configs by."""
+    fields = config.to_dict()
+    fields.pop(field)
+    return json.dumps(fields, sort_keys=True)
+
+
 class MatchedSet(NamedTuple):
     """Listed models that differ only in their loss, with a title for menus."""
 
@@ -188,9 +195,9 @@ def matched_sets(
 ) -> list[MatchedSet]:
     """Sets of listed models that differ only in their loss: the named ones first.
 
-    A named set appears when at least two of its models are listed, in its own order; after
-    them come any other `groups_differing_only_in(entries, "loss")` (e.g. a user's own pair),
-    titled by what their models share.
+    A named set appears, in its own order, when at least two of its models are listed and they
+    do differ only in their loss. After them come any other `groups_differing_only_in(entries,
+    "loss")` (e.g. a user's own pair), titled by what their models share.
 
     Args:
         entries: listed models.
@@ -202,6 +209,8 @@ def matched_sets(
     sets = []
     for title, configs in named.items():
         members = [by_key[c.key()] for c in configs if c.key() in by_key]
+        if len({_without(e.config, "loss") for e in members}) > 1:
+            continue  # not a matched set after all (a zoo entry changed): shown by the groups
         if len(members) >= 2:
             sets.append(MatchedSet(title, members))
     named_keys = {e.key for s in sets for e in s.entries}

@@ -126,6 +126,12 @@ def outputs_for(loss: str) -> tuple[ImageOutput, ...]:
     return ("sigmoid", "cb_mean") if loss == "cb" else ("sigmoid",)
 
 
+def shown_title(loss: str, output: ImageOutput) -> str:
+    """E.g. "continuous Bernoulli (λ)", or "BCE" for a model shown one way only."""
+    likelihood = LIKELIHOOD_NAMES.get(loss, loss)
+    return f"{likelihood} ({OUTPUT_NAMES[output]})" if loss == "cb" else likelihood
+
+
 @dataclass(frozen=True)
 class ShownScores:
     """One model shown one way (a continuous Bernoulli model appears twice: as λ and as mean).
@@ -145,9 +151,7 @@ class ShownScores:
 
     @property
     def title(self) -> str:
-        """E.g. "continuous Bernoulli (λ)", or "BCE" for a model shown one way only."""
-        likelihood = LIKELIHOOD_NAMES.get(self.loss, self.loss)
-        return f"{likelihood} ({OUTPUT_NAMES[self.output]})" if self.loss == "cb" else likelihood
+        return shown_title(self.loss, self.output)
 
 
 def _finite(value: Any) -> float | None:
