@@ -17,6 +17,7 @@ from jlml_core import (
     diagram,
     latent,
     latent_plots,
+    latent_replay,
     likelihood_comparison,
     reconstruction,
 )
@@ -261,7 +262,30 @@ def latent_history_for(entry: checkpoints.Entry) -> LatentHistory | None:
     Raises:
         jlml_core.checkpoints.CheckpointError: the recording is damaged.
     """
-    history_file = entry.path / checkpoints.LATENT_HISTORY_FILE
-    if not history_file.is_file():
+    if not latent_replay.has_latent_history(entry.path):
         return None
-    return _latent_history(str(entry.path), history_file.stat().st_mtime)
+    return _latent_history(str(entry.path), _history_version(entry))
+
+
+def _history_version(entry: checkpoints.Entry) -> float:
+    return (entry.path / checkpoints.LATENT_HISTORY_FILE).stat().st_mtime
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _replay_plane(path: str, version: float) -> latent_replay.ReplayPlane:
+    return latent_replay.replay_plane(_latent_history(path, version))
+
+
+def replay_plane_for(entry: checkpoints.Entry) -> latent_replay.ReplayPlane:
+    """All of a model's recorded snapshots on one fixed plane (call after latent_history_for)."""
+    return _replay_plane(str(entry.path), _history_version(entry))
+
+
+@st.cache_resource(show_spinner="Building the animation…", max_entries=4)
+def _history_animation(path: str, version: float, class_names: tuple[str, ...]):
+    return latent_replay.history_animation(_latent_history(path, version), class_names)
+
+
+def history_animation_for(entry: checkpoints.Entry, class_names: tuple[str, ...]):
+    """The Plotly animation of a model's recorded snapshots; one object, never mutated."""
+    return _history_animation(str(entry.path), _history_version(entry), tuple(class_names))

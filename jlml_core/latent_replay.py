@@ -32,11 +32,23 @@ def snapshot_label(epoch: float) -> str:
     return f"epoch {float(epoch):.2f}".rstrip("0").rstrip(".")
 
 
+def snapshot_numbers(history: LatentHistory, index: int) -> dict[str, str]:
+    """When snapshot `index` was taken and the losses then, formatted for display.
+
+    The train loss is "–" before the first step (nothing has been trained on yet).
+    """
+    train = float(history.train_loss[index])
+    return {
+        "moment": f"{snapshot_label(history.epochs[index])}, step {int(history.steps[index]):,}",
+        "train loss": f"{train:.4g}" if np.isfinite(train) else "–",
+        "test loss": f"{float(history.test_loss[index]):.4g}",
+    }
+
+
 def loss_text(history: LatentHistory, index: int) -> str:
     """The train and test loss at snapshot `index`, e.g. "train loss 151.2 · test loss 149.8"."""
-    train = float(history.train_loss[index])
-    train_text = "–" if not np.isfinite(train) else f"{train:.4g}"
-    return f"train loss {train_text} · test loss {float(history.test_loss[index]):.4g}"
+    numbers = snapshot_numbers(history, index)
+    return f"train loss {numbers['train loss']} · test loss {numbers['test loss']}"
 
 
 class ReplayPlane(NamedTuple):
