@@ -39,7 +39,8 @@ def snapshot_numbers(history: LatentHistory, index: int) -> dict[str, str]:
     """
     train = float(history.train_loss[index])
     return {
-        "moment": f"{snapshot_label(history.epochs[index])}, step {int(history.steps[index]):,}",
+        "moment": snapshot_label(history.epochs[index]),
+        "optimiser steps": f"{int(history.steps[index]):,}",
         "train loss": f"{train:.4g}" if np.isfinite(train) else "–",
         "test loss": f"{float(history.test_loss[index]):.4g}",
     }

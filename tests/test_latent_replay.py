@@ -49,7 +49,8 @@ def test_snapshot_numbers_show_no_train_loss_before_the_first_step() -> None:
     history = _history()
     assert latent_replay.snapshot_numbers(history, 0)["train loss"] == "–"
     assert latent_replay.snapshot_numbers(history, 2) == {
-        "moment": "epoch 0.25, step 117",
+        "moment": "epoch 0.25",
+        "optimiser steps": "117",
         "train loss": "170",
         "test loss": "172",
     }
