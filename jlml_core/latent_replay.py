@@ -147,8 +147,12 @@ def history_animation(
                 len=0.82,
                 y=-0.04,
                 yanchor="top",
-                currentvalue=dict(prefix="", font=dict(size=13)),
-                steps=[dict(label=name, method="animate", args=[[name], pause]) for name in names],
+                currentvalue=dict(prefix="epoch ", font=dict(size=13)),
+                # Bare numbers under the slider: 25 "epoch …" labels would overlap.
+                steps=[
+                    dict(label=name.removeprefix("epoch "), method="animate", args=[[name], pause])
+                    for name in names
+                ],
             )
         ],
         margin=dict(l=10, r=10, t=50, b=90),
