@@ -82,7 +82,7 @@ def test_animation_has_a_frame_and_a_slider_step_per_snapshot_on_fixed_axes() ->
     assert names == ["epoch 0", "epoch 0.05", "epoch 0.25", "epoch 1", "epoch 2"]
     steps = figure.layout.sliders[0].steps
     assert [step.label for step in steps] == ["0", "0.05", "0.25", "1", "2"]
-    assert [step.args[0] for step in steps] == [[name] for name in names]  # each shows its frame
+    assert [list(step.args[0]) for step in steps] == [[name] for name in names]  # each shows its frame
     assert [b.label for b in figure.layout.updatemenus[0].buttons] == ["▶ Play", "❚❚ Pause"]
     assert "train loss 150 · test loss 149.5" in figure.frames[-1].layout.title.text
     for frame in figure.frames:  # one trace per class in every frame, as in the first
