@@ -46,8 +46,9 @@ a pervasive error in variational autoencoders*](https://arxiv.org/abs/1907.06845
 LAMBDA_OR_MEAN = """
 A continuous Bernoulli decoder outputs λ for each pixel, but λ is a *shape* parameter, not the
 expected pixel value. The distribution's mean, λ/(2λ−1) + 1/(2 artanh(1−2λ)), always lies
-between λ and ½: it is pulled towards grey. Images drawn from λ look sharper and closer to the
-data; images of the mean are what the model predicts on average, and look washed out.
+between λ and ½: it is pulled towards grey. Images of λ have more contrast; images of the mean
+are what the model predicts on average, and look washed out. Which of the two is closer to the
+data, and whether either beats BCE, is measured on the matched models below.
 """
 
 
@@ -167,7 +168,7 @@ def _matched_models(entries: list[Entry]) -> None:
     table = lc.iw_nll_by_likelihood({s.title: s.entries for s in sets})
     st.dataframe(pd.DataFrame(table), hide_index=True, key="lc_iw_nll")
     st.caption(
-        "IW-NLL (16 importance samples, nats per test image) under each model's own likelihood. "
+        "IW-NLL (nats per test image, as `evaluate` recorded it) under each model's likelihood. "
         "Compare down a column only: BCE scores grey pixels as 0/1 outcomes (not a density), "
         "the continuous Bernoulli is a density on [0, 1] and the Gaussian one on the real line, "
         "so numbers in different columns measure different things."
