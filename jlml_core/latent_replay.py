@@ -84,8 +84,12 @@ def snapshot_figure(
     index: int,
     class_names: Sequence[str],
     height: int = 520,
+    show_sigma: bool = True,
 ) -> go.Figure:
-    """Snapshot `index` of a history on its replay plane, titled with its epoch and losses."""
+    """Snapshot `index` of a history on its replay plane, titled with its epoch and losses.
+
+    With `show_sigma` (and a VAE's history) the hover gives each digit's posterior σ.
+    """
     return snapshot_scatter(
         plane.points[index],
         history.labels,
@@ -93,7 +97,7 @@ def snapshot_figure(
         title=f"{snapshot_label(history.epochs[index])} · {loss_text(history, index)}",
         x_range=plane.x_range,
         y_range=plane.y_range,
-        logvar=None if history.logvar is None else history.logvar[index],
+        logvar=history.logvar[index] if show_sigma and history.logvar is not None else None,
         axis_titles=plane.axis_titles,
         height=height,
     )
