@@ -117,8 +117,10 @@ def history_animation(
     if len(history) == 0:
         raise ValueError("The history holds no snapshots.")
     plane = replay_plane(history)
+    # Without the per-digit σ in the hover: it would add half again to the data of every frame.
     pictures = [
-        snapshot_figure(history, plane, t, class_names, height) for t in range(len(history))
+        snapshot_figure(history, plane, t, class_names, height, show_sigma=False)
+        for t in range(len(history))
     ]
     names = [snapshot_label(epoch) for epoch in history.epochs]
     figure = go.Figure(pictures[0])
