@@ -25,11 +25,14 @@ from jlml_core import (
     images,
     latent,
     latent_plots,
+    latent_replay,
+    likelihood_comparison,
     posterior,
     reconstruction,
 )
 from jlml_core.config import TrainConfig
 from jlml_core.data import DataError, ImageDataset, load_split
+from jlml_core.latent_history import LatentHistory
 from jlml_core.models import Autoencoder
 
 # One torch thread: a click decodes one tiny image, where a second OpenMP thread only adds
@@ -362,3 +365,97 @@ def throughput_for(config: TrainConfig) -> calibration.Throughput:
         torch.get_num_threads(),
     )
     return _throughput(key, config)
+
+
+# --- Loss Comparison: the matched sets' numbers ----------------------------------------------
+
+
+@st.cache_data(show_spinner="Measuring the shown images on every test digit…", max_entries=32)
+def _shown_image_errors(
+    path: str, version: float, dataset: str, loss: str
+) -> dict[str, likelihood_comparison.PixelErrors]:
+    return likelihood_comparison.shown_image_errors(
+        load_model(path, version),
+        test_set(dataset).images,
+        likelihood_comparison.outputs_for(loss),
+    )
+
+
+def shown_image_errors_for(
+    entry: checkpoints.Entry,
+) -> dict[str, likelihood_comparison.PixelErrors]:
+    """Pixel error and sharpness of a model's shown reconstructions of the whole test set, for
+    each way its images are shown (λ, and the mean for a continuous Bernoulli model)."""
+    config = entry.config
+    return _shown_image_errors(
+        str(entry.path), entry_version(entry.path), config.dataset, config.loss
+    )
+
+
+@st.cache_resource(show_spinner="Loading the digit classifier…")
+def _digit_classifier():
+    from jlml_core import classifier  # deferred: only the sample scores need it
+
+    return classifier.load_classifier()
+
+
+@st.cache_data(show_spinner="Scoring 10,000 samples shown as the mean…", max_entries=16)
+def _mean_sample_quality(path: str, version: float, dataset: str) -> tuple[float, float]:
+    from jlml_core import evaluation  # deferred: heavy, and only this button needs it
+
+    return evaluation.sample_quality(
+        load_model(path, version), test_set(dataset), _digit_classifier(), output="cb_mean"
+    )
+
+
+def mean_sample_quality_for(entry: checkpoints.Entry) -> tuple[float, float]:
+    """MNIST-FID and classifier confidence of a continuous Bernoulli model's prior samples
+    shown as the distribution's mean (10,000 samples, seed 0, as `evaluate` scores λ).
+
+    Raises:
+        jlml_core.classifier.ClassifierError: the shipped classifier is missing.
+    """
+    return _mean_sample_quality(str(entry.path), entry_version(entry.path), entry.config.dataset)
+
+
+# --- Model Zoo: replaying the latent space as it formed --------------------------------------
+
+
+@st.cache_resource(show_spinner="Loading the recorded codes…", max_entries=8)
+def _latent_history(path: str, version: float) -> LatentHistory | None:
+    return checkpoints.read_latent_history(path)
+
+
+def latent_history_for(entry: checkpoints.Entry) -> LatentHistory | None:
+    """The codes recorded while a model trained (None if none were); never mutated.
+
+    Raises:
+        jlml_core.checkpoints.CheckpointError: the recording is damaged.
+    """
+    if not latent_replay.has_latent_history(entry.path):
+        return None
+    return _latent_history(str(entry.path), _history_version(entry))
+
+
+def _history_version(entry: checkpoints.Entry) -> float:
+    return (entry.path / checkpoints.LATENT_HISTORY_FILE).stat().st_mtime
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _replay_plane(path: str, version: float) -> latent_replay.ReplayPlane:
+    return latent_replay.replay_plane(_latent_history(path, version))
+
+
+def replay_plane_for(entry: checkpoints.Entry) -> latent_replay.ReplayPlane:
+    """All of a model's recorded snapshots on one fixed plane (call after latent_history_for)."""
+    return _replay_plane(str(entry.path), _history_version(entry))
+
+
+@st.cache_resource(show_spinner="Building the animation…", max_entries=4)
+def _history_animation(path: str, version: float, class_names: tuple[str, ...]):
+    return latent_replay.history_animation(_latent_history(path, version), class_names)
+
+
+def history_animation_for(entry: checkpoints.Entry, class_names: tuple[str, ...]):
+    """The Plotly animation of a model's recorded snapshots; one object, never mutated."""
+    return _history_animation(str(entry.path), _history_version(entry), tuple(class_names))

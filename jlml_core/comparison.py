@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -145,9 +145,76 @@ def groups_differing_only_in(entries: Sequence[Entry], field: str) -> list[list[
     return sorted(groups, key=lambda group: (-len(group), group[0].label))
 
 
+# The Loss Comparison page's matched sets, by zoo name: each set's models are identical but for
+# the likelihood (tests/test_zoo.py checks that), trained with the default model's recipe.
+MATCHED_SETS: dict[str, tuple[str, ...]] = {
+    "z = 2: the default model's recipe": ("vae-cnn-z2", "vae-cnn-z2-cb", "vae-cnn-z2-mse"),
+    "z = 16: the same recipe with a 64-unit layer": (
+        "vae-cnn-z16-h64-bce",
+        "vae-cnn-z16-h64-cb",
+        "vae-cnn-z16-h64-mse",
+    ),
+}
+
+
+def _without(config: TrainConfig, field: str) -> str:
+    """The config minus one field, as a canonical string to compare configs by."""
+    fields = config.to_dict()
+    fields.pop(field)
+    return json.dumps(fields, sort_keys=True)
+
+
+class MatchedSet(NamedTuple):
+    """Listed models that differ only in their loss, with a title for menus."""
+
+    title: str
+    entries: list[Entry]
+
+
+def zoo_matched_configs() -> dict[str, list[TrainConfig]]:
+    """`MATCHED_SETS` as configs, leaving out names the zoo does not define."""
+    from .zoo import ZOO  # deferred: the zoo module pulls in training, menus do not need it
+
+    return {
+        title: [ZOO[name] for name in names if name in ZOO] for title, names in MATCHED_SETS.items()
+    }
+
+
+def matched_sets(
+    entries: Sequence[Entry], named: Mapping[str, Sequence[TrainConfig]]
+) -> list[MatchedSet]:
+    """Sets of listed models that differ only in their loss: the named ones first.
+
+    A named set appears, in its own order, when at least two of its models are listed and they
+    do differ only in their loss. After them come any other `groups_differing_only_in(entries,
+    "loss")` (e.g. a user's own pair), titled by what their models share.
+
+    Args:
+        entries: listed models.
+        named: title -> configs of a set, e.g. `zoo_matched_configs()`.
+    """
+    by_key: dict[str, Entry] = {}
+    for entry in entries:
+        by_key.setdefault(entry.key, entry)  # first listing wins, as in the menus
+    sets = []
+    for title, configs in named.items():
+        members = [by_key[c.key()] for c in configs if c.key() in by_key]
+        if len({_without(e.config, "loss") for e in members}) > 1:
+            continue  # not a matched set after all (a zoo entry changed): shown by the groups
+        if len(members) >= 2:
+            sets.append(MatchedSet(title, members))
+    named_keys = {e.key for s in sets for e in s.entries}
+    for group in groups_differing_only_in(entries, "loss"):
+        if not {e.key for e in group} <= named_keys:
+            sets.append(MatchedSet(shared_description(group[0].config, "loss"), group))
+    return sets
+
+
 def shared_description(config: TrainConfig, field: str) -> str:
     """What the models of a `groups_differing_only_in(..., field)` group have in common."""
     parts = [config.kind.upper(), config.arch, f"z={config.latent_dim}"]
+    if config.hidden_dim is not None:
+        parts.append(f"h={config.hidden_dim}")
     if field != "loss":
         parts.append(config.loss)
     if field not in ("reconstruction_weight", "kl_weight"):

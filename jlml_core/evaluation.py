@@ -144,10 +144,12 @@ def sample_quality(
     classifier: DigitClassifier,
     n_samples: int = 10_000,
     seed: int = 0,
+    output: latent.ImageOutput = "sigmoid",
 ) -> tuple[float, float]:
     """Fréchet distance and mean classifier confidence of prior samples.
 
-    Decodes `n_samples` codes from N(0, I) (seeded) to ``sigmoid(logits)`` images and compares
+    Decodes `n_samples` codes from N(0, I) (seeded) to images (``sigmoid(logits)``, or the
+    continuous Bernoulli's mean with `output` "cb_mean") and compares
     their classifier features with those of the `reference` images. This is an MNIST-classifier
     Fréchet distance, not Inception FID (see `classifier`); it depends on both set sizes, so
     compare models at equal `n_samples` and reference size.
@@ -157,7 +159,7 @@ def sample_quality(
         samples look like some digit; blurry in-between samples do not.
     """
     z = latent.sample_prior(n_samples, model.latent_dim, seed)  # (n, D)
-    samples = latent.decode_points(model, z, precision="fp32")  # (n, H, W) in [0, 1]
+    samples = latent.decode_points(model, z, output, precision="fp32")  # (n, H, W) in [0, 1]
     generated = digit_classifier.classify(classifier, samples)
     real_images = reference.images.float().div(255.0)  # (N, H, W)
     real = digit_classifier.classify(classifier, real_images)

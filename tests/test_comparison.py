@@ -141,3 +141,34 @@ def test_posterior_radii_is_rms_sigma_and_averages_to_the_metric() -> None:
 )
 def test_format_duration(seconds: float, text: str) -> None:
     assert comparison.format_duration(seconds) == text
+
+
+def test_matched_sets_put_named_sets_first_in_their_own_order() -> None:
+    base = BASE.replace(arch="cnn_shallow")
+    named_configs = [base.replace(loss=loss) for loss in ("mse", "bce", "cb")]
+    other = [BASE.replace(epochs=3, loss=loss) for loss in ("cb", "bce")]
+    entries = [_entry(c) for c in [*other, *named_configs]]
+    sets = comparison.matched_sets(entries, {"the named one": named_configs})
+    assert [s.title for s in sets] == [
+        "the named one",
+        comparison.shared_description(other[0], "loss"),
+    ]
+    assert [e.config.loss for e in sets[0].entries] == ["mse", "bce", "cb"]
+    assert [e.config.loss for e in sets[1].entries] == ["bce", "cb"]
+
+
+def test_a_named_set_needs_two_listed_models_that_differ_only_in_loss() -> None:
+    bce, cb = BASE, BASE.replace(loss="cb")
+    assert comparison.matched_sets([_entry(bce)], {"one listed": [bce, cb]}) == []
+    longer_cb = cb.replace(epochs=4)
+    entries = [_entry(bce), _entry(longer_cb)]
+    assert comparison.matched_sets(entries, {"not matched": [bce, longer_cb]}) == []
+
+
+def test_zoo_matched_configs_name_zoo_models() -> None:
+    from jlml_core.zoo import ZOO
+
+    configs = comparison.zoo_matched_configs()
+    assert list(configs) == list(comparison.MATCHED_SETS)
+    for title, names in comparison.MATCHED_SETS.items():
+        assert configs[title] == [ZOO[name] for name in names if name in ZOO]

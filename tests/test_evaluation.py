@@ -13,10 +13,14 @@ import numpy as np
 import pytest
 import torch
 
-from jlml_core import classifier, losses
+from jlml_core import classifier, latent, losses
 from jlml_core.config import TrainConfig
 from jlml_core.data import load_split, to_float_batch
-from jlml_core.evaluation import evaluate_model, importance_weighted_log_likelihood
+from jlml_core.evaluation import (
+    evaluate_model,
+    importance_weighted_log_likelihood,
+    sample_quality,
+)
 from jlml_core.metrics import frechet_distance
 from jlml_core.models import Autoencoder, build_model
 from jlml_core.train import fit
@@ -228,3 +232,14 @@ def test_classifier_round_trip(tmp_path) -> None:
 def test_missing_classifier_says_how_to_build_it(tmp_path) -> None:
     with pytest.raises(classifier.ClassifierError, match="python -m jlml_core classifier"):
         classifier.load_classifier(tmp_path)
+
+
+def test_sample_quality_scores_the_chosen_picture_of_the_samples(
+    tiny_vae, test_images, digit_classifier
+) -> None:
+    lam = sample_quality(tiny_vae, test_images, digit_classifier, n_samples=200)
+    mean = sample_quality(tiny_vae, test_images, digit_classifier, n_samples=200, output="cb_mean")
+    assert lam != mean  # the continuous Bernoulli's mean is a different (greyer) image
+    samples = latent.decode_points(tiny_vae, latent.sample_prior(200, 8, 0), "cb_mean")
+    scored = classifier.classify(digit_classifier, samples)
+    assert mean[1] == pytest.approx(float(scored.probabilities.max(axis=1).mean()), rel=1e-6)

@@ -32,6 +32,10 @@ def _chart_types(at: AppTest) -> list[str]:
 _texts = texts
 
 
+def _specs(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
 @pytest.fixture
 def sweep_env(app_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The tiny cache plus copies of the tiny BCE VAE at reconstruction weights 0.5 and 2."""
@@ -109,3 +113,34 @@ def test_empty_state_points_to_the_zoo_command(
     assert not at.exception
     assert "python -m jlml_core zoo" in _texts(at.info)
     assert not at.dataframe
+
+
+def test_replay_steps_through_the_recorded_codes_with_their_losses(app_env: Path) -> None:
+    vae = next(e for e in CheckpointStore(app_env).entries() if e.config.kind == "vae"
+               and e.config.latent_dim == 2)  # fmt: skip
+    history = checkpoints.read_latent_history(vae.path)
+    at = _zoo()
+    assert not at.exception
+    assert "Watch the latent space form" in [h.value for h in at.header]
+    at.selectbox(key="zoo_replay_model").set_value(vae.key).run()
+    slider = at.select_slider(key="zoo_replay_step")
+    assert slider.value == len(history) - 1  # opens on the trained model
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["moment"] == "epoch 2"
+    assert shown["test loss"] == f"{float(history.test_loss[-1]):.4g}"
+
+    slider.set_value(0).run()
+    assert not at.exception
+    shown = {m.label: m.value for m in at.metric}
+    assert (shown["moment"], shown["optimiser steps"]) == ("epoch 0", "0")
+    assert shown["train loss"] == "–"  # nothing trained yet
+    assert shown["test loss"] == f"{float(history.test_loss[0]):.4g}"
+    titles = [spec["layout"].get("title", {}).get("text", "") for spec in _specs(at)]
+    assert any(t.startswith("epoch 0 · train loss – · test loss") for t in titles)
+
+    at.select_slider(key="zoo_replay_step").set_value(3).run()
+    shown = {m.label: m.value for m in at.metric}
+    assert (shown["moment"], shown["optimiser steps"]) == ("epoch 0.25", f"{history.steps[3]:,}")
+    animation = next(spec for spec in _specs(at) if spec.get("frames"))
+    assert len(animation["frames"]) == len(history)
+    assert len(animation["frames"][0]["data"]) == 10  # one trace per digit class

@@ -1,23 +1,31 @@
 """Loss Comparison: why BCE is not a likelihood for grey pixels, and what the continuous
-Bernoulli changes in trained models (reconstructions, samples, training curves, metrics)."""
+Bernoulli changes in trained models (images, comparable measures, a verdict, curves)."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from dashboard import cache, links
 from dashboard.images import show_image
 from dashboard.settings import public_error
-from dashboard.sidebar import current_entry, model_picker
-from dashboard.tables import show_metrics_table
 from jlml_core import comparison, latent, loss_plots
+from jlml_core import likelihood_comparison as lc
 from jlml_core.checkpoints import CheckpointError, Entry
+from jlml_core.classifier import ClassifierError
 from jlml_core.data import DataError
 
 PIXEL_CHOICES = [round(0.1 * i, 1) for i in range(11)]
 SHOWN = 8  # test images and prior samples per model
-OUTPUTS = {"λ (decoder parameter)": "sigmoid", "mean of the distribution": "cb_mean"}
+SCORE_FORMATS = {
+    "pixel MSE": st.column_config.NumberColumn(format="%.4f"),
+    "pixel MAE": st.column_config.NumberColumn(format="%.3f"),
+    "sharpness": st.column_config.NumberColumn(format="%.2f"),
+    "kNN acc": st.column_config.NumberColumn(format="percent"),
+    "sample FID": st.column_config.NumberColumn(format="%.1f"),
+    "confidence": st.column_config.NumberColumn(format="percent"),
+}
 
 WHY_BCE = """
 **Why BCE is not a proper likelihood for grey pixels.** Binary cross-entropy is the negative
@@ -39,48 +47,84 @@ a pervasive error in variational autoencoders*](https://arxiv.org/abs/1907.06845
 LAMBDA_OR_MEAN = """
 A continuous Bernoulli decoder outputs λ for each pixel, but λ is a *shape* parameter, not the
 expected pixel value. The distribution's mean, λ/(2λ−1) + 1/(2 artanh(1−2λ)), always lies
-between λ and ½: it is pulled towards grey. Images drawn from λ look sharper and closer to the
-data; images of the mean are what the model predicts on average, and look washed out.
+between λ and ½: it is pulled towards grey. Images of λ have more contrast; images of the mean
+are what the model predicts on average, and look washed out. Which of the two is closer to the
+data, and whether either beats BCE, is measured on the matched models below.
+"""
+
+
+SHOW_CHOICES = {
+    "λ and the mean side by side": ("sigmoid", "cb_mean"),
+    "λ only": ("sigmoid",),
+    "the mean only": ("cb_mean",),
+}
+ROWS = (f"Reconstructions of the first {SHOWN} test digits", "Samples from N(0, I), seed 0")
+COMPARABLE = """
+Only numbers measured on the images and codes are compared across likelihoods. **Pixel MSE /
+MAE**: the shown reconstruction against its test digit, per pixel, over all 10,000 test digits.
+**Sharpness**: edge energy of the shown reconstructions relative to the test digits' (1 = as
+sharp as the data). **kNN acc**: 5-nearest-neighbour digit accuracy of the test codes.
+**Sample FID / confidence**: 10,000 prior samples scored by the digit classifier (MNIST-FID,
+lower is closer to real digits; mean top-class probability).
 """
 
 
 def _tile(images: np.ndarray) -> None:
-    show_image(latent.tile(images, columns=SHOWN // 2), scale=3)
+    show_image(latent.tile(images, columns=SHOWN // 2), scale=2)
 
 
-def _images_of(entry: Entry, output: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """Reconstructions of the first test images and prior samples, or None (error shown)."""
-    shown = output if entry.config.loss == "cb" else "sigmoid"
+def _shown(group: list[Entry], outputs: tuple[str, ...]) -> list[tuple[Entry, str]]:
+    """(model, output) pairs to draw: BCE and MSE models as λ, CB ones as chosen."""
+    return [
+        (entry, output)
+        for entry in group
+        for output in lc.outputs_for(entry.config.loss)
+        if entry.config.loss != "cb" or output in outputs
+    ]
+
+
+def _images(group: list[Entry], outputs: tuple[str, ...]) -> None:
+    """Originals, then one column per shown model: reconstructions above, samples below."""
     try:
-        reconstructions = cache.first_reconstructions_for(entry, SHOWN, shown)
-        samples = cache.prior_samples_for(entry, SHOWN, seed=0, output=shown)
+        originals = cache.test_set(group[0].config.dataset).images[:SHOWN].float().numpy() / 255
+        shown = [
+            (lc.shown_title(e.config.loss, o), cache.first_reconstructions_for(e, SHOWN, o),
+             cache.prior_samples_for(e, SHOWN, 0, o))
+            for e, o in _shown(group, outputs)
+        ]  # fmt: skip
     except (CheckpointError, DataError) as error:
-        st.error(f"Could not use {entry.label}: {public_error(error)}")
-        return None
-    return reconstructions, samples
+        st.error(f"Could not decode with these models: {public_error(error)}")
+        return
+    for row, what in enumerate(ROWS):
+        st.subheader(what)
+        columns = st.columns(len(shown) + 1, gap="small")
+        columns[0].caption("Test digits" if row == 0 else "The same codes for every model")
+        if row == 0:
+            with columns[0]:
+                _tile(originals)
+        for column, (title, *images) in zip(columns[1:], shown, strict=True):
+            column.caption(f"**{title}** · average pixel {images[row].mean():.3f}")
+            with column:
+                _tile(images[row])
 
 
-def _brightness(samples: np.ndarray) -> str:
-    return f"Average pixel value of the samples: **{samples.mean():.3f}**"
+def _scores(group: list[Entry], score_mean_samples: bool) -> list[lc.ShownScores]:
+    rows = []
+    for entry in group:
+        quality = {}
+        if score_mean_samples and entry.config.loss == "cb":
+            try:
+                quality["cb_mean"] = cache.mean_sample_quality_for(entry)
+            except ClassifierError as error:
+                st.warning(str(error))
+        rows += lc.shown_scores(entry, cache.shown_image_errors_for(entry), quality)
+    return rows
 
 
-def _metrics_table(entries: list[Entry]) -> None:
-    show_metrics_table(
-        entries, ["loss", "model"], key="lc_metrics", hide_empty=True, keep_rest=False
-    )
-    if missing := [e for e in entries if comparison.missing_evaluation(e)]:
-        st.caption("Some evaluation metrics (IW-NLL, kNN accuracy, FID, …) are missing. Run:")
-        st.code("\n".join(comparison.evaluate_command(e) for e in missing), language="bash")
-    st.caption(
-        "The −ELBO of a BCE model is not comparable with that of a continuous Bernoulli one: "
-        "BCE scores pixels as if they were 0/1 outcomes, the continuous Bernoulli as a density."
-    )
-
-
-def _matched_models(entries: list[Entry], output: str) -> None:
-    st.header("Models that differ only in their loss")
-    groups = comparison.groups_differing_only_in(entries, "loss")
-    if not groups:
+def _matched_models(entries: list[Entry]) -> None:
+    st.header("Models that differ only in their likelihood")
+    sets = comparison.matched_sets(entries, comparison.zoo_matched_configs())
+    if not sets:
         st.info(
             "No two listed models have the same config apart from the loss. Build the model zoo "
             "with `python -m jlml_core zoo`, or train one config twice on the Train page, once "
@@ -89,36 +133,48 @@ def _matched_models(entries: list[Entry], output: str) -> None:
         return
     index = st.selectbox(
         "Matched set",
-        range(len(groups)),
+        range(len(sets)),
         format_func=lambda i: (
-            f"{comparison.shared_description(groups[i][0].config, 'loss')} — "
-            + " vs ".join(e.config.loss for e in groups[i])
+            f"{sets[i].title} — " + " vs ".join(e.config.loss for e in sets[i].entries)
         ),
         key="lc_group",
         bind=links.BIND,  # the matched set lives in the URL (?lc_group=its label)
     )
-    group = groups[index]
+    group = sets[index].entries
+    st.caption(" · ".join(f"{e.config.loss}: {e.label}" for e in group))
+    choice = st.radio("Show continuous Bernoulli images as", list(SHOW_CHOICES), horizontal=True,
+                      key="lc_output")  # fmt: skip
+    _images(group, SHOW_CHOICES[choice])
+
+    st.subheader("Comparable measures")
+    score_mean = any(e.config.loss == "cb" for e in group) and st.toggle(
+        "Also score the samples shown as the mean (MNIST-FID, confidence; about a minute)",
+        key="lc_score_mean",
+    )
     try:
-        originals = cache.test_set(group[0].config.dataset).images[:SHOWN].float().numpy() / 255
-    except DataError as error:
-        st.error(f"Could not load the test images: {public_error(error)}")
+        rows = _scores(group, score_mean)
+    except (CheckpointError, DataError) as error:
+        st.error(f"Could not measure these models: {public_error(error)}")
         return
-    rows = [("Test images", "", originals, None)]
-    for entry in group:
-        if (images := _images_of(entry, output)) is not None:
-            rows.append((f"loss = {entry.config.loss}", _brightness(images[1]), *images))
-    for index, (title, note, left, right) in enumerate(rows):
-        name, first, second = st.columns([1, 2, 2], gap="medium")
-        name.subheader(title)
-        name.caption(note)
-        if index < 2:  # column titles over the originals and the first model's images
-            first.caption("Originals" if index == 0 else "Reconstructions")
-            second.caption("" if index == 0 else "Samples from N(0, I)")
-        with first:
-            _tile(left)
-        if right is not None:
-            with second:
-                _tile(right)
+    st.dataframe(pd.DataFrame(lc.scores_table(rows)), hide_index=True, key="lc_scores",
+                 column_config=SCORE_FORMATS, width="stretch")  # fmt: skip
+    st.markdown(COMPARABLE)
+    if missing := [e for e in group if comparison.missing_evaluation(e)]:
+        st.caption("Some evaluation metrics (kNN accuracy, FID, …) are missing. Run:")
+        st.code("\n".join(comparison.evaluate_command(e) for e in missing), language="bash")
+
+    st.subheader("What this comparison shows")
+    st.markdown("\n\n".join(lc.conclusion(rows)) or "Not enough measured numbers yet.")
+
+    st.subheader("Likelihood scores, within one likelihood only")
+    table = lc.iw_nll_by_likelihood({s.title: s.entries for s in sets})
+    st.dataframe(pd.DataFrame(table), hide_index=True, key="lc_iw_nll")
+    st.caption(
+        "IW-NLL (nats per test image, as `evaluate` recorded it) under each model's likelihood. "
+        "Compare down a column only: BCE scores grey pixels as 0/1 outcomes (not a density), "
+        "the continuous Bernoulli is a density on [0, 1] and the Gaussian one on the real line, "
+        "so numbers in different columns measure different things."
+    )
 
     st.subheader("Training curves")
     histories = {
@@ -129,48 +185,6 @@ def _matched_models(entries: list[Entry], output: str) -> None:
         st.plotly_chart(loss_plots.training_curves_figure(histories), key="lc_history")
     else:
         st.caption("These models recorded no training history.")
-    st.subheader("Metrics")
-    _metrics_table(group)
-
-
-def _cb_model(entries: list[Entry]) -> str:
-    """The λ-or-mean section; returns the image output the user chose."""
-    st.header("Continuous Bernoulli: λ or the mean?")
-    text, chart = st.columns([3, 2], gap="large")
-    with chart:
-        st.plotly_chart(loss_plots.cb_mean_figure(), key="lc_cb_mean")
-    with text:
-        st.markdown(LAMBDA_OR_MEAN)
-        choice = st.radio(
-            "Show continuous Bernoulli images as",
-            list(OUTPUTS),
-            horizontal=True,
-            key="lc_output",
-            help="Applies to models trained with loss `cb` here and below; BCE and MSE models "
-            "always show λ, their Bernoulli or Gaussian mean.",
-        )
-    output = OUTPUTS[choice]
-    cb_entries = [e for e in entries if e.config.loss == "cb"]
-    if not cb_entries:
-        st.info(
-            "No continuous Bernoulli model is listed. Train one on the Train page with loss "
-            "`cb`, or build the zoo with `python -m jlml_core zoo`."
-        )
-        return output
-    selected = current_entry()
-    default = selected.key if selected is not None and selected.config.loss == "cb" else None
-    with text:
-        entry = model_picker(cb_entries, "Continuous Bernoulli model", "lc_cb_model", default)
-    if (images := _images_of(entry, output)) is not None:
-        left, right = st.columns(2, gap="large")
-        left.caption("Reconstructions of the first test images")
-        with left:
-            _tile(images[0])
-        right.caption("Samples from N(0, I)")
-        with right:
-            _tile(images[1])
-        st.caption(_brightness(images[1]))
-    return output
 
 
 st.title("Loss Comparison")
@@ -195,7 +209,10 @@ with normaliser:
     st.plotly_chart(loss_plots.log_normalizer_figure(height=360), key="lc_log_c")
 
 st.divider()
-entries = cache.list_entries()
-output = _cb_model(entries)
+st.header("Continuous Bernoulli: λ or the mean?")
+text, chart = st.columns([3, 2], gap="large")
+text.markdown(LAMBDA_OR_MEAN)
+with chart:
+    st.plotly_chart(loss_plots.cb_mean_figure(), key="lc_cb_mean")
 st.divider()
-_matched_models(entries, output)
+_matched_models(cache.list_entries())

@@ -8,9 +8,9 @@ import streamlit as st
 from dashboard import cache, links
 from dashboard.images import show_image
 from dashboard.settings import limits, public_error
-from dashboard.sidebar import current_entry
+from dashboard.sidebar import current_entry, model_picker
 from dashboard.tables import show_metrics_table
-from jlml_core import comparison, latent, loss_plots
+from jlml_core import comparison, latent, latent_replay, loss_plots
 from jlml_core.checkpoints import CheckpointError, Entry
 from jlml_core.data import CLASS_NAMES, DataError
 from jlml_core.metrics import code_norms
@@ -165,6 +165,46 @@ def _images(entry: Entry, sweep: bool) -> None:
         _tile(samples)
 
 
+def _replay(entries: list[Entry]) -> None:
+    """Step through, or play, the codes a model recorded while it trained."""
+    st.header("Watch the latent space form")
+    recorded = [e for e in entries if latent_replay.has_latent_history(e.path)]
+    if not recorded:
+        st.caption("No listed model recorded its codes while training; newly trained ones do.")
+        return
+    selected = current_entry()
+    default = selected.key if selected is not None else None
+    entry = model_picker(recorded, "Model", "zoo_replay_model", default)
+    try:
+        history = cache.latent_history_for(entry)
+    except CheckpointError as error:
+        st.error(str(error))
+        return
+    plane = cache.replay_plane_for(entry)
+    step, play = st.tabs(["Step through", "Play"])
+    with step:
+        labels = [latent_replay.snapshot_label(epoch) for epoch in history.epochs]
+        index = st.select_slider(
+            "Snapshot", range(len(history)), len(history) - 1, lambda i: labels[i],
+            key="zoo_replay_step",
+        )  # fmt: skip
+        chart, numbers = st.columns([3, 1], gap="medium")
+        with chart:
+            figure = latent_replay.snapshot_figure(history, plane, index, _class_names(entry))
+            st.plotly_chart(figure, key="zoo_replay_snapshot")
+        for name, value in latent_replay.snapshot_numbers(history, index).items():
+            numbers.metric(name, value)
+        numbers.caption(
+            f"Test loss on the {len(history.rows):,} recorded test digits, in the units the "
+            "model trains with; train loss is the running mean of the epoch so far."
+        )
+    with play:
+        st.plotly_chart(cache.history_animation_for(entry, _class_names(entry)),
+                        key="zoo_replay_animation")  # fmt: skip
+    axes = "" if entry.config.latent_dim <= 2 else " (PCA plane of the final snapshot)"
+    st.caption(f"{len(history.rows):,} fixed test digits' posterior means{axes}, by class.")
+
+
 st.title("Model Zoo")
 st.markdown(
     "Every trained model in the shipped zoo and your cache, with what was measured on it. "
@@ -180,6 +220,7 @@ if not entries:
     st.stop()
 
 _metrics_section(entries)
+_replay(entries)
 
 st.header("Latent spaces side by side")
 chosen, sweep = _choose(entries)
