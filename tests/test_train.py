@@ -110,12 +110,18 @@ def test_progress_callback_sees_increasing_fractions(mnist) -> None:
     assert fractions == sorted(fractions)
     step_fractions = [r.fraction for r in reports if not r.epoch_done]
     assert all(a < b for a, b in pairwise(step_fractions))
-    assert fractions[-1] == 1.0 and 0 < fractions[0] < 1
-    assert [r.step for r in reports if r.epoch == 1 and not r.epoch_done] == [20, 40, 50]
+    assert fractions[-1] == 1.0 and fractions[0] == 0.0  # the snapshot before training
+    steps_of = [r.step for r in reports if r.epoch == 1 and not r.epoch_done and not r.snapshot]
+    assert steps_of == [20, 40, 50]
+    # latent snapshots before training and at 5, 10, 25 and 50 % of the 50 steps of epoch 1
+    snapshots = [r.step for r in reports if r.snapshot is not None and not r.epoch_done]
+    assert snapshots == [0, 2, 5, 12, 25]
+    assert all(r.snapshot is not None for r in reports if r.epoch_done)
     ends = [r for r in reports if r.epoch_done]
     assert [r.epoch for r in ends] == [1, 2]
     assert [len(r.history) for r in ends] == [1, 2]
-    assert all(math.isfinite(r.loss) and r.kl >= 0 for r in reports)
+    assert all(math.isfinite(r.loss) and r.kl >= 0 for r in reports if r.step > 0)
+    assert math.isnan(reports[0].loss)  # no training step yet
 
 
 @pytest.mark.parametrize("stop_at", ["first report", "end of epoch"])
@@ -132,7 +138,8 @@ def test_returning_false_cancels(mnist, stop_at: str) -> None:
     # It stopped at once: no report after the one that returned False.
     assert calls[-1].epoch == 1
     assert calls[-1].epoch_done == (stop_at == "end of epoch")
-    assert len(calls) == (1 if stop_at == "first report" else 4)
+    # epoch 1's reports: 5 latent snapshots, steps 20, 40 and 50, then the end of the epoch
+    assert len(calls) == (1 if stop_at == "first report" else 9)
 
 
 # --- determinism and learning ---------------------------------------------------------------
