@@ -73,11 +73,6 @@ ZOO: dict[str, TrainConfig] = {
     },
 }
 DEFAULT_MODEL = "vae-cnn-z2"
-# Models identical but for the likelihood (BCE, continuous Bernoulli, MSE): the Loss Comparison.
-MATCHED_SETS: dict[str, tuple[str, ...]] = {
-    "z = 2 (128-unit layer)": ("vae-cnn-z2", "vae-cnn-z2-cb", "vae-cnn-z2-mse"),
-    "z = 16 (64-unit layer)": tuple(f"vae-cnn-z16-h64-{loss}" for loss in ("bce", "cb", "mse")),
-}
 
 
 def read_manifest(folder: Path | None = None) -> dict[str, Any]:
