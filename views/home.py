@@ -151,7 +151,14 @@ def _diagram(entry: checkpoints.Entry | None) -> None:
     except (KeyError, ValueError) as error:
         st.warning(f"Cannot draw architecture `{config.arch}`: {public_error(error)}")
         return
-    st.plotly_chart(figure, config={"staticPlot": True}, key="home_diagram")
+    st.plotly_chart(
+        figure,
+        config={"staticPlot": True},
+        key="home_diagram",
+        alt=f"Diagram of the {config.arch} {'VAE' if config.is_variational else 'autoencoder'}: "
+        f"a {'×'.join(map(str, image_shape))} image, encoder with {config.hidden_dim} hidden "
+        f"units, a {config.latent_dim}-dimensional code, decoder, reconstruction",
+    )
     which = "the selected model" if entry is not None else "the default model"
     st.caption(
         f"The layers of {which} (`{config.arch}`, z = {config.latent_dim}), with the size of each "

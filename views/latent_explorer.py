@@ -49,8 +49,12 @@ def _show_digit(entry: Entry, row: int, codes: np.ndarray, output: latent.ImageO
     decoded = latent.decode_points(model, codes[row : row + 1], output)[0]
     loss = reconstruction.per_image_loss(model, test.images[row : row + 1], entry.config.loss)[0]
     st.markdown(f"**Test digit #{row}** · class **{name}**")
-    show_images([original, decoded], ["original", "reconstruction"], scale=5)
     loss_name = LOSS_NAMES.get(entry.config.loss, entry.config.loss)
+    show_images(
+        [original, decoded], ["original", "reconstruction"], scale=5,
+        alts=[f"test digit #{row}, a {name}",
+              f"reconstruction of the {name} by {entry.label}, {loss_name} {loss:.1f} nats"],
+    )  # fmt: skip
     st.markdown(f"Reconstruction loss ({loss_name}): **{loss:.1f}** nats")
     if (logvar := cache.encodings_for(entry).logvar) is not None:  # a VAE: its q(z|x)
         show_posterior(entry, codes[row], logvar[row], key="latent_posterior")
@@ -65,7 +69,10 @@ def _show_position(
         model, cache.projection_for(entry), click.x, click.y, output
     )
     st.markdown(f"**Decoded position** ({click.x:.2f}, {click.y:.2f})")
-    show_image(image, "decoded image", scale=5)
+    show_image(
+        image, "decoded image", scale=5,
+        alt=f"image decoded by {entry.label} at ({click.x:.2f}, {click.y:.2f}) in the plane",
+    )  # fmt: skip
     return code
 
 
@@ -82,7 +89,10 @@ def _show_neighbours(entry: Entry, codes: np.ndarray, code: np.ndarray, skip: in
         for cell, row, distance in zip(cells, rows[start:], distances[start:], strict=False):
             with cell:
                 name = test.class_names[int(test.labels[row])]
-                show_image(test.images[row].numpy() / 255.0, f"{name} · d={distance:.2f}", 3)
+                show_image(
+                    test.images[row].numpy() / 255.0, f"{name} · d={distance:.2f}", 3,
+                    alt=f"test digit #{row}, a {name}, at distance {distance:.2f}",
+                )  # fmt: skip
 
 
 def _remember_selection(entry_key: str) -> None:
@@ -124,6 +134,8 @@ def explorer(entry: Entry, background_digits: int, posteriors: bool = False) -> 
             on_select=partial(_remember_selection, entry.key),  # plotly_chart takes no args=
             selection_mode="points",
             config={"scrollZoom": True, "displaylogo": False},
+            alt=f"Scatter of {len(codes):,} test digits' codes in the latent plane under "
+            f"{entry.label}, coloured by class; click a point or a place to decode it",
         )
     with panel:
         st.number_input(

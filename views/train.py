@@ -122,9 +122,16 @@ def _show_result(result: dict) -> None:
         latent_figure, loss_figure = result.get("figures", (None, None))
         scatter_column, loss_column = st.columns([3, 2], gap="medium")
         if latent_figure is not None:
-            scatter_column.plotly_chart(latent_figure, key="train_final_latent")
+            scatter_column.plotly_chart(
+                latent_figure, key="train_final_latent",
+                alt=f"Scatter of test digits' codes in the latent plane under the newly trained "
+                f"{result['label']}, coloured by class",
+            )  # fmt: skip
         if loss_figure is not None:
-            loss_column.plotly_chart(loss_figure, key="train_final_curves")
+            loss_column.plotly_chart(
+                loss_figure, key="train_final_curves",
+                alt=f"Training curves of {result['label']}: train and test loss per epoch",
+            )  # fmt: skip
     elif result["status"] == "cancelled":
         st.warning(f"Training of **{result['label']}** was cancelled; nothing was saved.")
     else:
