@@ -184,6 +184,15 @@ figure = latent_replay.snapshot_figure(history, plane, {index}, test.class_names
         "figure",
         {"index": -1},
     ),
+    "loss_curves": Snippet(
+        """from jlml_core import loss_plots
+
+# BCE and continuous-Bernoulli loss of each pixel value x against the prediction
+figure = loss_plots.loss_curves_figure({pixels})
+""",
+        "figure",
+        {"pixels": [0.0, 0.5, 1.0]},
+    ),
     "train": Snippet(
         """from jlml_core import checkpoints, loss_plots
 from jlml_core.config import TrainConfig

@@ -10,6 +10,7 @@ from jlml_core.data import CLASS_NAMES
 
 from . import cache
 from .sidebar import current_entry, model_picker
+from .snippets import show_code
 
 
 def class_names(entry: Entry) -> tuple[str, ...]:
@@ -48,6 +49,7 @@ def show_replay(entries: list[Entry]) -> None:
                 alt=f"Scatter of {len(history.rows):,} test digits' codes under {entry.label} "
                 f"at {labels[index]}, coloured by class",
             )  # fmt: skip
+        show_code("latent_replay", entry.key, index=index)
         for name, value in latent_replay.snapshot_numbers(history, index).items():
             numbers.metric(name, value)
         numbers.caption(

@@ -9,6 +9,7 @@ from dashboard import cache, links
 from dashboard.images import show_image
 from dashboard.settings import limits, public_error
 from dashboard.sidebar import require_entry
+from dashboard.snippets import show_code
 from jlml_core import latent
 from jlml_core.checkpoints import CheckpointError
 from jlml_core.data import DataError
@@ -129,6 +130,8 @@ with prior_tab:
             f"{n} by {n} mosaic of digits {entry.label} decodes from {n * n} prior samples, "
             f"seed {seed}, temperature {temperature:g}",
         )
+        show_code("prior_samples", entry.key, count=n * n, seed=int(seed),
+                  temperature=float(temperature), columns=n)  # fmt: skip
 
 with path_tab:
     _default("gen_start", 0)
@@ -155,6 +158,9 @@ with path_tab:
         scale=_scale(strip, STRIP_WIDTH),
         alt=f"Strip from test digit {_label(start)} to {_label(end)}: {steps} images "
         f"{entry.label} decodes along the {method} path between their codes",
+    )
+    show_code(
+        "interpolation", entry.key, start=int(start), end=int(end), steps=steps, method=method
     )
     st.caption(
         "Linear steps cut straight across latent space. Spherical interpolation (slerp) "

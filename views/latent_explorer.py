@@ -13,6 +13,7 @@ from dashboard.images import show_image, show_images
 from dashboard.posterior_view import show_posterior
 from dashboard.settings import limits, public_error
 from dashboard.sidebar import require_entry
+from dashboard.snippets import show_code
 from jlml_core import latent, latent_plots, reconstruction
 from jlml_core.checkpoints import CheckpointError, Entry
 from jlml_core.data import DataError
@@ -58,6 +59,7 @@ def _show_digit(entry: Entry, row: int, codes: np.ndarray, output: latent.ImageO
     st.markdown(f"Reconstruction loss ({loss_name}): **{loss:.1f}** nats")
     if (logvar := cache.encodings_for(entry).logvar) is not None:  # a VAE: its q(z|x)
         show_posterior(entry, codes[row], logvar[row], key="latent_posterior")
+        show_code("posterior_panel", entry.key, row=row)
 
 
 def _show_position(
@@ -73,6 +75,7 @@ def _show_position(
         image, "decoded image", scale=5,
         alt=f"image decoded by {entry.label} at ({click.x:.2f}, {click.y:.2f}) in the plane",
     )  # fmt: skip
+    show_code("decode_position", entry.key, x=round(click.x, 4), y=round(click.y, 4))
     return code
 
 
@@ -137,6 +140,7 @@ def explorer(entry: Entry, background_digits: int, posteriors: bool = False) -> 
             alt=f"Scatter of {len(codes):,} test digits' codes in the latent plane under "
             f"{entry.label}, coloured by class; click a point or a place to decode it",
         )
+        show_code("latent_scatter", entry.key)
     with panel:
         st.number_input(
             "Or pick a test digit by index", 0, len(codes) - 1, None, step=1, key=ROW_KEY,

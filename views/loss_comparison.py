@@ -10,6 +10,7 @@ import streamlit as st
 from dashboard import cache, links
 from dashboard.images import show_image
 from dashboard.settings import public_error
+from dashboard.snippets import show_code
 from jlml_core import comparison, latent, loss_plots
 from jlml_core import likelihood_comparison as lc
 from jlml_core.checkpoints import CheckpointError, Entry
@@ -160,6 +161,7 @@ def _matched_models(entries: list[Entry]) -> None:
     except (CheckpointError, DataError) as error:
         st.error(f"Could not measure these models: {public_error(error)}")
         return
+    show_code("likelihood_scores", group[0].key)
     st.dataframe(pd.DataFrame(lc.scores_table(rows)), hide_index=True, key="lc_scores",
                  column_config=SCORE_FORMATS, width="stretch")  # fmt: skip
     st.markdown(COMPARABLE)
@@ -191,6 +193,7 @@ def _matched_models(entries: list[Entry]) -> None:
             alt="Training curves per epoch of the matched models trained with the "
             f"{', '.join(histories)} losses",
         )  # fmt: skip
+        show_code("training_curves", group[0].key)
     else:
         st.caption("These models recorded no training history.")
 
@@ -214,6 +217,7 @@ else:
         alt="Line chart of the BCE and continuous-Bernoulli losses against the predicted "
         f"value, for pixel values {', '.join(f'{p:g}' for p in sorted(pixels))}",
     )  # fmt: skip
+    show_code("loss_curves", "", pixels=sorted(pixels))
 explanation, normaliser = st.columns([3, 2], gap="large")
 with explanation:
     st.markdown(WHY_BCE)

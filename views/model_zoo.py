@@ -8,7 +8,8 @@ import streamlit as st
 from dashboard import cache, links
 from dashboard.images import show_image
 from dashboard.settings import limits, public_error
-from dashboard.sidebar import current_entry, model_picker
+from dashboard.sidebar import current_entry
+from dashboard.snippets import show_code
 from dashboard.tables import show_metrics_table
 from dashboard.zoo_replay import class_names, show_replay
 from jlml_core import comparison, latent, loss_plots
@@ -118,6 +119,7 @@ def _scatter(entry: Entry, points: int, sweep: bool) -> None:
         height=400,
         show_legend=True,
     )
+    show_code("latent_scatter", entry.key)
     st.plotly_chart(
         figure, key=f"zoo_scatter_{entry.key}",
         alt=f"Scatter of {len(codes):,} test digits' codes in the latent plane under {entry.label}"

@@ -9,6 +9,7 @@ from dashboard import cache, links
 from dashboard.images import show_image
 from dashboard.settings import limits, public_error
 from dashboard.sidebar import model_picker, require_entry
+from dashboard.snippets import show_code
 from jlml_core import latent, reconstruction
 from jlml_core.checkpoints import CheckpointError, Entry
 from jlml_core.data import DataError, ImageDataset
@@ -206,6 +207,7 @@ elif indices is not None:
     )
     classes = [names[int(test.labels[i])] for i in indices]
     _model_rows(entry, model, originals, images, cb_output, error_kind, classes)
+    show_code("reconstructions", entry.key, rows=[int(i) for i in indices])
     if second is not None and (second_model := _load(second)) is not None:
         st.divider()
         _model_rows(second, second_model, originals, images, cb_output, error_kind, classes)

@@ -19,6 +19,7 @@ from dashboard import cache
 from dashboard.live_training import LiveTraining
 from dashboard.settings import demo_mode
 from dashboard.sidebar import ANY
+from dashboard.snippets import config_arguments, show_code
 from jlml_core import architectures, calibration, checkpoints, comparison
 from jlml_core.calibration import Throughput
 from jlml_core.config import MAX_LATENT_DIM, ConfigError, TrainConfig
@@ -211,6 +212,7 @@ except (ConfigError, DataError) as error:
     st.error(f"**This configuration cannot be trained:** {error}")
     st.stop()
 label = checkpoints.Entry(Path(config.slug()), config, {}).label
+show_code("train", config.key(), arguments=config_arguments(config))
 st.divider()
 if result is not None:
     _show_result(result)

@@ -13,6 +13,7 @@ from dashboard import cache
 from dashboard.images import show_images
 from dashboard.posterior_view import show_posterior
 from dashboard.sidebar import require_entry
+from dashboard.snippets import show_code
 from jlml_core import digit_input, latent, latent_plots, posterior, reconstruction
 from jlml_core.checkpoints import CheckpointError, Entry
 from jlml_core.data import DataError
@@ -76,6 +77,7 @@ def _show_result(entry: Entry, image: np.ndarray) -> None:
             st.caption("An autoencoder encodes a digit to one point: there is no posterior.")
         else:
             show_posterior(entry, mu, logvar, key="your_digit_posterior")
+        show_code("your_digit", entry.key)
     with right:
         projection = cache.projection_for(entry)
         overlay = posterior.posterior_traces(mu, logvar, projection)
