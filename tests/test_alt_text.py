@@ -23,7 +23,7 @@ PAGES = [
 
 def _alts(at: AppTest) -> tuple[list[str], list[str]]:
     """The alt text of every picture and of every plotly chart on the page."""
-    images = [img.alt for element in at.get("imgs") for img in element.proto.imgs]
+    images = [img.alt for element in at.image for img in element.proto.imgs]
     charts = [chart.proto.alt for chart in at.get("plotly_chart")]
     return images, charts
 
