@@ -35,15 +35,32 @@ def show_images(
     images: np.ndarray | Sequence[np.ndarray],
     captions: Sequence[str] | None = None,
     scale: int = DEFAULT_SCALE,
+    *,
+    alts: Sequence[str],
 ) -> None:
-    """Show float images (N, H, W) in [0, 1] side by side, each with an optional caption."""
+    """Show float images (N, H, W) in [0, 1] side by side, each with an optional caption.
+
+    Args:
+        images: the pictures.
+        captions: one caption per picture, or None.
+        scale: nearest-neighbour enlargement.
+        alts: one text alternative per picture for screen readers (what it shows, with its
+            number), required so no picture reaches the page without one.
+    """
     pictures = [png_data_url(image, scale) for image in images]
     if not pictures:
         st.caption("Nothing to show.")
         return
-    st.image(pictures, caption=list(captions) if captions is not None else None)
+    if len(alts) != len(pictures) or not all(alts):
+        raise ValueError(f"need {len(pictures)} non-empty alt texts, got {list(alts)}")
+    st.image(pictures, caption=list(captions) if captions is not None else None, alt=list(alts))
 
 
-def show_image(image: np.ndarray, caption: str | None = None, scale: int = 8) -> None:
-    """Show one float image (H, W), enlarged `scale` times without smoothing."""
-    st.image(png_data_url(image, scale), caption=caption)
+def show_image(image: np.ndarray, caption: str | None = None, scale: int = 8, *, alt: str) -> None:
+    """Show one float image (H, W), enlarged `scale` times without smoothing.
+
+    `alt` is the text a screen reader reads instead (what it shows, with its key number).
+    """
+    if not alt:
+        raise ValueError("an image needs a non-empty alt text")
+    st.image(png_data_url(image, scale), caption=caption, alt=alt)

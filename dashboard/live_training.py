@@ -95,7 +95,11 @@ class LiveTraining:
         if progress.epoch_done:
             history = {self.label: progress.history}
             self.loss_figure = loss_plots.training_curves_figure(history, epochs=progress.epochs)
-            self.curves.plotly_chart(self.loss_figure, key=f"train_live_{progress.epoch}")
+            self.curves.plotly_chart(
+                self.loss_figure,
+                key=f"train_live_{progress.epoch}",
+                alt=f"Training curves so far: loss per epoch up to epoch {progress.epoch}",
+            )
 
     def _draw_snapshot(self, snapshot: LatentSnapshot) -> None:
         wide = snapshot.mu.shape[1] > 2
@@ -114,7 +118,12 @@ class LiveTraining:
             logvar=snapshot.logvar,
             axis_titles=("PC 1", "PC 2") if wide else ("z₁", "z₂"),
         )
-        self.scatter.plotly_chart(self.latent_figure, key=f"train_latent_{self.snapshots}")
+        self.scatter.plotly_chart(
+            self.latent_figure,
+            key=f"train_latent_{self.snapshots}",
+            alt=f"Scatter of test digits' codes in the latent plane at snapshot "
+            f"{self.snapshots} of training, coloured by class",
+        )
 
 
 def _left(seconds: float) -> str:

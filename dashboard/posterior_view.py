@@ -37,7 +37,16 @@ def show_posterior(entry: Entry, mu: np.ndarray, logvar: np.ndarray, key: str) -
         posterior.posterior_panel(mu, logvar, projection, samples, height=260),
         key=key,
         config={"displayModeBar": False},
+        alt=f"Posterior q(z|x) in the latent plane: 1σ and 2σ ellipses around the code, the "
+        f"prior's 1σ circle and {SAMPLES} samples; KL to the prior "
+        f"{posterior.kl_to_prior(mu, logvar):.1f} nats",
     )
     output = latent_plots.image_output_for(entry.config.loss)
     decoded = latent.decode_points(cache.model_for(entry), samples, output)  # (S, H, W)
-    show_image(latent.tile(decoded, SAMPLES, pad=2), f"samples 1–{SAMPLES} of q(z|x), decoded", 2)
+    show_image(
+        latent.tile(decoded, SAMPLES, pad=2),
+        f"samples 1–{SAMPLES} of q(z|x), decoded",
+        2,
+        alt=f"A row of {SAMPLES} digits decoded from samples of the posterior q(z|x) "
+        f"under {entry.label}",
+    )

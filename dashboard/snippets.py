@@ -8,7 +8,7 @@ executes every one of them against a real model.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import streamlit as st
@@ -115,7 +115,111 @@ figure = loss_plots.training_curves_figure({{entry.label: history}})
 """,
         "figure",
     ),
+    "architecture": Snippet(
+        _LOAD
+        + """from jlml_core import diagram
+
+config = entry.config
+stages = diagram.architecture_stages(
+    config.arch, config.latent_dim, config.hidden_dim, tuple(model.image_shape)
+)
+figure = diagram.autoencoder_diagram(stages, config.latent_dim, config.is_variational)
+""",
+        "figure",
+    ),
+    "your_digit": Snippet(
+        _LOAD
+        + """import io
+
+import torch
+from PIL import Image
+
+from jlml_core import digit_input, latent, reconstruction
+
+# Stand-in for your picture: test digit 0 drawn dark on light, as on paper.
+buffer = io.BytesIO()
+Image.fromarray(255 - test.images[0].numpy()).resize((224, 224)).save(buffer, "PNG")
+png = buffer.getvalue()  # or: open("my_digit.png", "rb").read()
+image = digit_input.mnist_style(digit_input.decode_upload(png))  # (28, 28) uint8, as MNIST
+batch = torch.from_numpy(image)[None]
+decoded = latent.reconstruct(model, batch)[0]  # (28, 28) in [0, 1]
+loss = reconstruction.per_image_loss(model, batch, entry.config.loss)[0]  # nats
+""",
+        "decoded",
+    ),
+    "posterior_panel": Snippet(
+        _LOAD
+        + """from jlml_core import latent, posterior
+
+encoding = latent.encode_images(model, test.images[[{row}]])  # a VAE's q(z|x) of digit {row}
+mu, logvar = encoding.mu[0], encoding.logvar[0]
+projection = latent.fit_projection(latent.encode_images(model, test.images).mu)
+samples = posterior.sample_posterior(mu, logvar, 8, seed=0)  # (8, D)
+figure = posterior.posterior_panel(mu, logvar, projection, samples)
+kl = posterior.kl_to_prior(mu, logvar)  # nats
+""",
+        "figure",
+        {"row": 0},
+    ),
+    "likelihood_scores": Snippet(
+        _LOAD
+        + """from jlml_core import likelihood_comparison as lc
+
+outputs = lc.outputs_for(entry.config.loss)  # λ, and the mean for a continuous Bernoulli
+errors = lc.shown_image_errors(model, test.images, outputs)
+table = lc.scores_table(lc.shown_scores(entry, errors))  # one row per way of showing
+# import pandas as pd; pd.DataFrame(table)
+""",
+        "table",
+    ),
+    "latent_replay": Snippet(
+        _LOAD
+        + """from jlml_core import latent_replay
+
+history = checkpoints.read_latent_history(entry.path)  # codes recorded while it trained
+plane = latent_replay.replay_plane(history)
+figure = latent_replay.snapshot_figure(history, plane, {index}, test.class_names)
+# animation = latent_replay.history_animation(history, test.class_names)
+""",
+        "figure",
+        {"index": -1},
+    ),
+    "loss_curves": Snippet(
+        """from jlml_core import loss_plots
+
+# BCE and continuous-Bernoulli loss of each pixel value x against the prediction
+figure = loss_plots.loss_curves_figure({pixels})
+""",
+        "figure",
+        {"pixels": [0.0, 0.5, 1.0]},
+    ),
+    "train": Snippet(
+        """from jlml_core import checkpoints, loss_plots
+from jlml_core.config import TrainConfig
+from jlml_core.train import fit
+
+config = TrainConfig({arguments})
+result = fit(config)  # result.model, result.history, result.metrics
+checkpoints.CheckpointStore({store}).save(config, result)
+figure = loss_plots.training_curves_figure({{"new model": result.history}})
+""",
+        "figure",
+        {
+            "arguments": "latent_dim=2, hidden_dim=64, epochs=1, train_subset=1000",
+            "store": "checkpoints.default_cache_dir()",
+        },
+    ),
 }
+
+
+def config_arguments(config: Any) -> str:
+    """A dataclass config's fields that differ from their defaults, as keyword arguments."""
+    defaults = type(config)()
+    return ", ".join(
+        f"{f.name}={getattr(config, f.name)!r}"
+        for f in fields(config)
+        if getattr(config, f.name) != getattr(defaults, f.name)
+    )
 
 
 def render(name: str, key: str, **values: Any) -> str:

@@ -9,6 +9,7 @@ from dashboard import cache, links
 from dashboard.images import show_image
 from dashboard.settings import limits, public_error
 from dashboard.sidebar import require_entry
+from dashboard.snippets import show_code
 from jlml_core import latent
 from jlml_core.checkpoints import CheckpointError
 from jlml_core.data import DataError
@@ -28,9 +29,11 @@ def _scale(image: np.ndarray, width: int) -> int:
     return int(np.clip(-(-width // image.shape[1]), 1, 8))  # ceil(width / image width)
 
 
-def _show_mosaic(images: np.ndarray, columns: int, caption: str, width: int = MOSAIC_WIDTH) -> None:
+def _show_mosaic(
+    images: np.ndarray, columns: int, caption: str, alt: str, width: int = MOSAIC_WIDTH
+) -> None:
     mosaic = latent.tile(images, columns)
-    show_image(mosaic, caption, scale=_scale(mosaic, width))
+    show_image(mosaic, caption, scale=_scale(mosaic, width), alt=alt)
 
 
 def _default(key: str, value: int) -> None:
@@ -124,7 +127,11 @@ with prior_tab:
             cache.decoded_for(entry, z, output),
             n,
             f"{n * n} samples, seed {seed}, temperature {temperature:g}",
+            f"{n} by {n} mosaic of digits {entry.label} decodes from {n * n} prior samples, "
+            f"seed {seed}, temperature {temperature:g}",
         )
+        show_code("prior_samples", entry.key, count=n * n, seed=int(seed),
+                  temperature=float(temperature), columns=n)  # fmt: skip
 
 with path_tab:
     _default("gen_start", 0)
@@ -149,6 +156,11 @@ with path_tab:
         f"Left: test digit {_label(start)}; right: {_label(end)}. Between them, {steps} codes "
         f"on the {method} path from one encoding to the other, decoded.",
         scale=_scale(strip, STRIP_WIDTH),
+        alt=f"Strip from test digit {_label(start)} to {_label(end)}: {steps} images "
+        f"{entry.label} decodes along the {method} path between their codes",
+    )
+    show_code(
+        "interpolation", entry.key, start=int(start), end=int(end), steps=steps, method=method
     )
     st.caption(
         "Linear steps cut straight across latent space. Spherical interpolation (slerp) "
@@ -192,6 +204,8 @@ with rectangle_tab:
             grid,
             f"Decoded {grid} × {grid} grid over x ∈ [{x_range[0]:g}, {x_range[1]:g}], "
             f"y ∈ [{y_range[0]:g}, {y_range[1]:g}]",
+            f"{grid} by {grid} mosaic of the images {entry.label} decodes on a grid over "
+            f"x from {x_range[0]:g} to {x_range[1]:g}, y from {y_range[0]:g} to {y_range[1]:g}",
         )
 
 with plane_tab:
@@ -211,7 +225,8 @@ with plane_tab:
             "Extend beyond the three digits", 0.0, 0.5, 0.0, 0.05, key="gen_margin", bind=links.BIND
         )
         corners = test.images[[a, b, c]].numpy().astype(np.float32) / 255.0
-        _show_mosaic(corners, 3, f"{_label(a)}, {_label(b)}, {_label(c)}", 360)
+        corner_names = f"{_label(a)}, {_label(b)}, {_label(c)}"
+        _show_mosaic(corners, 3, corner_names, f"the three test digits {corner_names}", 360)
         st.caption(
             "Point (s, t) of the mosaic decodes z_a + s (z_b − z_a) + t (z_c − z_a): the plane "
             "through the three encodings, as in the original project's interpolation mosaic."
@@ -222,4 +237,7 @@ with plane_tab:
             cache.decoded_for(entry, mosaic_codes.reshape(-1, config.latent_dim), output),
             cells,
             "The plane through the three encodings, decoded",
+            f"{cells} by {cells} mosaic {entry.label} decodes on the plane through the codes of "
+            f"test digits {_label(a)} (top left), {_label(b)} (top right), {_label(c)} "
+            "(bottom left)",
         )

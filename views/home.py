@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard import cache
 from dashboard.settings import demo_mode, public_error
 from dashboard.sidebar import current_entry
+from dashboard.snippets import show_code
 from jlml_core import checkpoints
 from jlml_core.config import TrainConfig
 from jlml_core.data import DataError
@@ -151,7 +152,16 @@ def _diagram(entry: checkpoints.Entry | None) -> None:
     except (KeyError, ValueError) as error:
         st.warning(f"Cannot draw architecture `{config.arch}`: {public_error(error)}")
         return
-    st.plotly_chart(figure, config={"staticPlot": True}, key="home_diagram")
+    st.plotly_chart(
+        figure,
+        config={"staticPlot": True},
+        key="home_diagram",
+        alt=f"Diagram of the {config.arch} {'VAE' if config.is_variational else 'autoencoder'}: "
+        f"a {'×'.join(map(str, image_shape))} image, encoder with {config.hidden_dim} hidden "
+        f"units, a {config.latent_dim}-dimensional code, decoder, reconstruction",
+    )
+    if entry is not None:
+        show_code("architecture", entry.key)
     which = "the selected model" if entry is not None else "the default model"
     st.caption(
         f"The layers of {which} (`{config.arch}`, z = {config.latent_dim}), with the size of each "

@@ -13,6 +13,7 @@ from dashboard.images import show_image, show_images
 from dashboard.posterior_view import show_posterior
 from dashboard.settings import limits, public_error
 from dashboard.sidebar import require_entry
+from dashboard.snippets import show_code
 from jlml_core import latent, latent_plots, reconstruction
 from jlml_core.checkpoints import CheckpointError, Entry
 from jlml_core.data import DataError
@@ -49,11 +50,16 @@ def _show_digit(entry: Entry, row: int, codes: np.ndarray, output: latent.ImageO
     decoded = latent.decode_points(model, codes[row : row + 1], output)[0]
     loss = reconstruction.per_image_loss(model, test.images[row : row + 1], entry.config.loss)[0]
     st.markdown(f"**Test digit #{row}** · class **{name}**")
-    show_images([original, decoded], ["original", "reconstruction"], scale=5)
     loss_name = LOSS_NAMES.get(entry.config.loss, entry.config.loss)
+    show_images(
+        [original, decoded], ["original", "reconstruction"], scale=5,
+        alts=[f"test digit #{row}, a {name}",
+              f"reconstruction of the {name} by {entry.label}, {loss_name} {loss:.1f} nats"],
+    )  # fmt: skip
     st.markdown(f"Reconstruction loss ({loss_name}): **{loss:.1f}** nats")
     if (logvar := cache.encodings_for(entry).logvar) is not None:  # a VAE: its q(z|x)
         show_posterior(entry, codes[row], logvar[row], key="latent_posterior")
+        show_code("posterior_panel", entry.key, row=row)
 
 
 def _show_position(
@@ -65,7 +71,11 @@ def _show_position(
         model, cache.projection_for(entry), click.x, click.y, output
     )
     st.markdown(f"**Decoded position** ({click.x:.2f}, {click.y:.2f})")
-    show_image(image, "decoded image", scale=5)
+    show_image(
+        image, "decoded image", scale=5,
+        alt=f"image decoded by {entry.label} at ({click.x:.2f}, {click.y:.2f}) in the plane",
+    )  # fmt: skip
+    show_code("decode_position", entry.key, x=round(click.x, 4), y=round(click.y, 4))
     return code
 
 
@@ -82,7 +92,10 @@ def _show_neighbours(entry: Entry, codes: np.ndarray, code: np.ndarray, skip: in
         for cell, row, distance in zip(cells, rows[start:], distances[start:], strict=False):
             with cell:
                 name = test.class_names[int(test.labels[row])]
-                show_image(test.images[row].numpy() / 255.0, f"{name} · d={distance:.2f}", 3)
+                show_image(
+                    test.images[row].numpy() / 255.0, f"{name} · d={distance:.2f}", 3,
+                    alt=f"test digit #{row}, a {name}, at distance {distance:.2f}",
+                )  # fmt: skip
 
 
 def _remember_selection(entry_key: str) -> None:
@@ -124,7 +137,10 @@ def explorer(entry: Entry, background_digits: int, posteriors: bool = False) -> 
             on_select=partial(_remember_selection, entry.key),  # plotly_chart takes no args=
             selection_mode="points",
             config={"scrollZoom": True, "displaylogo": False},
+            alt=f"Scatter of {len(codes):,} test digits' codes in the latent plane under "
+            f"{entry.label}, coloured by class; click a point or a place to decode it",
         )
+        show_code("latent_scatter", entry.key)
     with panel:
         st.number_input(
             "Or pick a test digit by index", 0, len(codes) - 1, None, step=1, key=ROW_KEY,

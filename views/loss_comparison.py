@@ -10,6 +10,7 @@ import streamlit as st
 from dashboard import cache, links
 from dashboard.images import show_image
 from dashboard.settings import public_error
+from dashboard.snippets import show_code
 from jlml_core import comparison, latent, loss_plots
 from jlml_core import likelihood_comparison as lc
 from jlml_core.checkpoints import CheckpointError, Entry
@@ -69,8 +70,8 @@ lower is closer to real digits; mean top-class probability).
 """
 
 
-def _tile(images: np.ndarray) -> None:
-    show_image(latent.tile(images, columns=SHOWN // 2), scale=2)
+def _tile(images: np.ndarray, alt: str) -> None:
+    show_image(latent.tile(images, columns=SHOWN // 2), scale=2, alt=alt)
 
 
 def _shown(group: list[Entry], outputs: tuple[str, ...]) -> list[tuple[Entry, str]]:
@@ -101,11 +102,15 @@ def _images(group: list[Entry], outputs: tuple[str, ...]) -> None:
         columns[0].caption("Test digits" if row == 0 else "The same codes for every model")
         if row == 0:
             with columns[0]:
-                _tile(originals)
+                _tile(originals, f"the first {SHOWN} test digits, in two rows")
         for column, (title, *images) in zip(columns[1:], shown, strict=True):
             column.caption(f"**{title}** · average pixel {images[row].mean():.3f}")
             with column:
-                _tile(images[row])
+                _tile(
+                    images[row],
+                    f"{what.lower()} by the {title} model: {SHOWN} images, average pixel "
+                    f"{images[row].mean():.3f}",
+                )
 
 
 def _scores(group: list[Entry], score_mean_samples: bool) -> list[lc.ShownScores]:
@@ -156,6 +161,7 @@ def _matched_models(entries: list[Entry]) -> None:
     except (CheckpointError, DataError) as error:
         st.error(f"Could not measure these models: {public_error(error)}")
         return
+    show_code("likelihood_scores", group[0].key)
     st.dataframe(pd.DataFrame(lc.scores_table(rows)), hide_index=True, key="lc_scores",
                  column_config=SCORE_FORMATS, width="stretch")  # fmt: skip
     st.markdown(COMPARABLE)
@@ -182,7 +188,12 @@ def _matched_models(entries: list[Entry]) -> None:
         for entry in group
     }
     if any(histories.values()):
-        st.plotly_chart(loss_plots.training_curves_figure(histories), key="lc_history")
+        st.plotly_chart(
+            loss_plots.training_curves_figure(histories), key="lc_history",
+            alt="Training curves per epoch of the matched models trained with the "
+            f"{', '.join(histories)} losses",
+        )  # fmt: skip
+        show_code("training_curves", group[0].key)
     else:
         st.caption("These models recorded no training history.")
 
@@ -201,18 +212,29 @@ pixels = st.multiselect(
 if not pixels:
     st.info("Choose at least one pixel value to draw its loss curves.")
 else:
-    st.plotly_chart(loss_plots.loss_curves_figure(sorted(pixels)), key="lc_curves")
+    st.plotly_chart(
+        loss_plots.loss_curves_figure(sorted(pixels)), key="lc_curves",
+        alt="Line chart of the BCE and continuous-Bernoulli losses against the predicted "
+        f"value, for pixel values {', '.join(f'{p:g}' for p in sorted(pixels))}",
+    )  # fmt: skip
+    show_code("loss_curves", "", pixels=sorted(pixels))
 explanation, normaliser = st.columns([3, 2], gap="large")
 with explanation:
     st.markdown(WHY_BCE)
 with normaliser:
-    st.plotly_chart(loss_plots.log_normalizer_figure(height=360), key="lc_log_c")
+    st.plotly_chart(
+        loss_plots.log_normalizer_figure(height=360), key="lc_log_c",
+        alt="Line chart of the continuous Bernoulli's log normaliser log C(λ) against λ",
+    )  # fmt: skip
 
 st.divider()
 st.header("Continuous Bernoulli: λ or the mean?")
 text, chart = st.columns([3, 2], gap="large")
 text.markdown(LAMBDA_OR_MEAN)
 with chart:
-    st.plotly_chart(loss_plots.cb_mean_figure(), key="lc_cb_mean")
+    st.plotly_chart(
+        loss_plots.cb_mean_figure(), key="lc_cb_mean",
+        alt="Line chart of the continuous Bernoulli's mean against its parameter λ",
+    )  # fmt: skip
 st.divider()
 _matched_models(cache.list_entries())

@@ -8,11 +8,13 @@ import streamlit as st
 from dashboard import cache, links
 from dashboard.images import show_image
 from dashboard.settings import limits, public_error
-from dashboard.sidebar import current_entry, model_picker
+from dashboard.sidebar import current_entry
+from dashboard.snippets import show_code
 from dashboard.tables import show_metrics_table
-from jlml_core import comparison, latent, latent_replay, loss_plots
+from dashboard.zoo_replay import class_names, show_replay
+from jlml_core import comparison, latent, loss_plots
 from jlml_core.checkpoints import CheckpointError, Entry
-from jlml_core.data import CLASS_NAMES, DataError
+from jlml_core.data import DataError
 from jlml_core.metrics import code_norms
 
 TABLE_FRONT = ["kind", "arch", "latent", "loss", "recon weight", "KL weight"]
@@ -23,10 +25,6 @@ QUANTITIES = {
     "distance from the origin ‖μ‖": "distance",
     "posterior radius (RMS σ)": "radius",
 }
-
-
-def _class_names(entry: Entry) -> tuple[str, ...]:
-    return CLASS_NAMES.get(entry.config.dataset, tuple(str(i) for i in range(10)))
 
 
 def _title(entry: Entry, sweep: bool) -> str:
@@ -64,6 +62,7 @@ def _metrics_section(entries: list[Entry]) -> None:
         st.plotly_chart(
             loss_plots.metric_bars_figure(list(table["model"]), list(table[metric]), metric),
             key="zoo_metric_chart",
+            alt=f"Bar chart of {metric} for each of the {len(table)} models in the table",
         )
 
 
@@ -115,12 +114,17 @@ def _scatter(entry: Entry, points: int, sweep: bool) -> None:
     figure = loss_plots.latent_scatter_figure(
         codes,
         labels,
-        _class_names(entry),
+        class_names(entry),
         _title(entry, sweep) + axes,
         height=400,
         show_legend=True,
     )
-    st.plotly_chart(figure, key=f"zoo_scatter_{entry.key}")
+    show_code("latent_scatter", entry.key)
+    st.plotly_chart(
+        figure, key=f"zoo_scatter_{entry.key}",
+        alt=f"Scatter of {len(codes):,} test digits' codes in the latent plane under {entry.label}"
+        f"{axes}, coloured by class",
+    )  # fmt: skip
 
 
 def _distribution(entry: Entry, quantity: str, sweep: bool) -> None:
@@ -138,13 +142,16 @@ def _distribution(entry: Entry, quantity: str, sweep: bool) -> None:
     else:
         values, axis = code_norms(encodings.mu), "‖μ‖"
     figure = loss_plots.class_distribution_figure(
-        values, labels, _class_names(entry), _title(entry, sweep), axis
+        values, labels, class_names(entry), _title(entry, sweep), axis
     )
-    st.plotly_chart(figure, key=f"zoo_{quantity}_{entry.key}")
+    st.plotly_chart(
+        figure, key=f"zoo_{quantity}_{entry.key}",
+        alt=f"Distribution of {axis} over the test digits of each class under {entry.label}",
+    )  # fmt: skip
 
 
-def _tile(images: np.ndarray) -> None:
-    show_image(latent.tile(images, columns=SHOWN // 2), scale=3)
+def _tile(images: np.ndarray, alt: str) -> None:
+    show_image(latent.tile(images, columns=SHOWN // 2), scale=3, alt=alt)
 
 
 def _images(entry: Entry, sweep: bool) -> None:
@@ -159,50 +166,10 @@ def _images(entry: Entry, sweep: bool) -> None:
     name.caption(entry.label if sweep else f"`{entry.key}`")
     left.caption("Reconstructions of the first test images")
     with left:
-        _tile(reconstructions)
+        _tile(reconstructions, f"reconstructions of the first {SHOWN} test digits by {entry.label}")
     right.caption("Samples from N(0, I)" if entry.config.is_variational else "Decoded N(0, I)")
     with right:
-        _tile(samples)
-
-
-def _replay(entries: list[Entry]) -> None:
-    """Step through, or play, the codes a model recorded while it trained."""
-    st.header("Watch the latent space form")
-    recorded = [e for e in entries if latent_replay.has_latent_history(e.path)]
-    if not recorded:
-        st.caption("No listed model recorded its codes while training; newly trained ones do.")
-        return
-    selected = current_entry()
-    default = selected.key if selected is not None else None
-    entry = model_picker(recorded, "Model", "zoo_replay_model", default)
-    try:
-        history = cache.latent_history_for(entry)
-    except CheckpointError as error:
-        st.error(str(error))
-        return
-    plane = cache.replay_plane_for(entry)
-    step, play = st.tabs(["Step through", "Play"])
-    with step:
-        labels = [latent_replay.snapshot_label(epoch) for epoch in history.epochs]
-        index = st.select_slider(
-            "Snapshot", range(len(history)), len(history) - 1, lambda i: labels[i],
-            key="zoo_replay_step",
-        )  # fmt: skip
-        chart, numbers = st.columns([3, 1], gap="medium")
-        with chart:
-            figure = latent_replay.snapshot_figure(history, plane, index, _class_names(entry))
-            st.plotly_chart(figure, key="zoo_replay_snapshot")
-        for name, value in latent_replay.snapshot_numbers(history, index).items():
-            numbers.metric(name, value)
-        numbers.caption(
-            f"Test loss on the {len(history.rows):,} recorded test digits, in the units the "
-            "model trains with; train loss is the running mean of the epoch so far."
-        )
-    with play:
-        st.plotly_chart(cache.history_animation_for(entry, _class_names(entry)),
-                        key="zoo_replay_animation")  # fmt: skip
-    axes = "" if entry.config.latent_dim <= 2 else " (PCA plane of the final snapshot)"
-    st.caption(f"{len(history.rows):,} fixed test digits' posterior means{axes}, by class.")
+        _tile(samples, f"{SHOWN} images {entry.label} decodes from N(0, I) samples")
 
 
 st.title("Model Zoo")
@@ -220,7 +187,7 @@ if not entries:
     st.stop()
 
 _metrics_section(entries)
-_replay(entries)
+show_replay(entries)
 
 st.header("Latent spaces side by side")
 chosen, sweep = _choose(entries)

@@ -9,6 +9,7 @@ from dashboard import cache, links
 from dashboard.images import show_image
 from dashboard.settings import limits, public_error
 from dashboard.sidebar import model_picker, require_entry
+from dashboard.snippets import show_code
 from jlml_core import latent, reconstruction
 from jlml_core.checkpoints import CheckpointError, Entry
 from jlml_core.data import DataError, ImageDataset
@@ -31,11 +32,12 @@ ERROR_LEGENDS = {
 }
 
 
-def _image_row(images: np.ndarray, captions: list[str]) -> None:
+def _image_row(images: np.ndarray, captions: list[str], alts: list[str]) -> None:
     """One image per column, so every row lines up with the originals above it."""
-    for column, image, caption in zip(st.columns(len(images)), images, captions, strict=True):
+    cells = zip(st.columns(len(images)), images, captions, alts, strict=True)
+    for column, image, caption, alt in cells:
         with column:
-            show_image(image, caption, scale=4)
+            show_image(image, caption, scale=4, alt=alt)
 
 
 def _load(entry: Entry) -> Autoencoder | None:
@@ -94,6 +96,7 @@ def _model_rows(
     images,
     cb_output: str,
     error_kind: str | None,
+    classes: list[str],
 ) -> None:
     """Reconstructions of `images` (uint8 (N, H, W)) under one model, with losses and errors."""
     config = entry.config
@@ -102,7 +105,14 @@ def _model_rows(
     losses = reconstruction.per_image_loss(model, images, config.loss)  # (N,)
     name = LOSS_NAMES.get(config.loss, config.loss)
     st.markdown(f"**Reconstructions — {entry.label}**")
-    _image_row(decoded, [f"{name} {value:.{1 if abs(value) < 1000 else 0}f}" for value in losses])
+    _image_row(
+        decoded,
+        [f"{name} {value:.{1 if abs(value) < 1000 else 0}f}" for value in losses],
+        [
+            f"reconstruction of a {label} by {entry.label}, {name} {value:.1f} nats"
+            for label, value in zip(classes, losses, strict=True)
+        ],
+    )
     summary = f"Mean {name} loss of these digits: **{losses.mean():.1f}** nats"
     if isinstance(test_mean := entry.metrics.get("test_reconstruction"), (int, float)):
         summary += f" (whole test set: {test_mean:.1f})"
@@ -114,6 +124,7 @@ def _model_rows(
         _image_row(
             reconstruction.error_colors(error, signed),
             [f"MAE {np.abs(e).mean():.3f}" for e in error],
+            [f"{error_kind} pixel error map, MAE {np.abs(e).mean():.3f}" for e in error],
         )
         st.caption(ERROR_LEGENDS[error_kind])
 
@@ -189,8 +200,14 @@ elif indices is not None:
     originals = images.numpy().astype(np.float32) / 255.0  # (N, H, W) in [0, 1]
     names = test.class_names
     st.markdown("**Originals**")
-    _image_row(originals, [f"#{i} · {names[int(test.labels[i])]}" for i in indices])
-    _model_rows(entry, model, originals, images, cb_output, error_kind)
+    _image_row(
+        originals,
+        [f"#{i} · {names[int(test.labels[i])]}" for i in indices],
+        [f"test digit #{i}, a {names[int(test.labels[i])]}" for i in indices],
+    )
+    classes = [names[int(test.labels[i])] for i in indices]
+    _model_rows(entry, model, originals, images, cb_output, error_kind, classes)
+    show_code("reconstructions", entry.key, rows=[int(i) for i in indices])
     if second is not None and (second_model := _load(second)) is not None:
         st.divider()
-        _model_rows(second, second_model, originals, images, cb_output, error_kind)
+        _model_rows(second, second_model, originals, images, cb_output, error_kind, classes)

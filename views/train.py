@@ -19,6 +19,7 @@ from dashboard import cache
 from dashboard.live_training import LiveTraining
 from dashboard.settings import demo_mode
 from dashboard.sidebar import ANY
+from dashboard.snippets import config_arguments, show_code
 from jlml_core import architectures, calibration, checkpoints, comparison
 from jlml_core.calibration import Throughput
 from jlml_core.config import MAX_LATENT_DIM, ConfigError, TrainConfig
@@ -122,9 +123,16 @@ def _show_result(result: dict) -> None:
         latent_figure, loss_figure = result.get("figures", (None, None))
         scatter_column, loss_column = st.columns([3, 2], gap="medium")
         if latent_figure is not None:
-            scatter_column.plotly_chart(latent_figure, key="train_final_latent")
+            scatter_column.plotly_chart(
+                latent_figure, key="train_final_latent",
+                alt=f"Scatter of test digits' codes in the latent plane under the newly trained "
+                f"{result['label']}, coloured by class",
+            )  # fmt: skip
         if loss_figure is not None:
-            loss_column.plotly_chart(loss_figure, key="train_final_curves")
+            loss_column.plotly_chart(
+                loss_figure, key="train_final_curves",
+                alt=f"Training curves of {result['label']}: train and test loss per epoch",
+            )  # fmt: skip
     elif result["status"] == "cancelled":
         st.warning(f"Training of **{result['label']}** was cancelled; nothing was saved.")
     else:
@@ -204,6 +212,7 @@ except (ConfigError, DataError) as error:
     st.error(f"**This configuration cannot be trained:** {error}")
     st.stop()
 label = checkpoints.Entry(Path(config.slug()), config, {}).label
+show_code("train", config.key(), arguments=config_arguments(config))
 st.divider()
 if result is not None:
     _show_result(result)

@@ -13,6 +13,7 @@ from dashboard import cache
 from dashboard.images import show_images
 from dashboard.posterior_view import show_posterior
 from dashboard.sidebar import require_entry
+from dashboard.snippets import show_code
 from jlml_core import digit_input, latent, latent_plots, posterior, reconstruction
 from jlml_core.checkpoints import CheckpointError, Entry
 from jlml_core.data import DataError
@@ -65,22 +66,29 @@ def _show_result(entry: Entry, image: np.ndarray) -> None:
 
     left, right = st.columns([2, 3], gap="medium")
     with left, st.container(key="your_digit_result"):
-        show_images([image / 255.0, decoded], ["your digit, as MNIST", "reconstruction"], 5)
         loss_name = LOSS_NAMES.get(entry.config.loss, entry.config.loss)
+        show_images(
+            [image / 255.0, decoded], ["your digit, as MNIST", "reconstruction"], 5,
+            alts=["your digit, centred and scaled as MNIST",
+                  f"its reconstruction by {entry.label}, {loss_name} {loss:.1f} nats"],
+        )  # fmt: skip
         st.markdown(f"Reconstruction loss ({loss_name}): **{loss:.1f}** nats")
         if logvar is None:
             st.caption("An autoencoder encodes a digit to one point: there is no posterior.")
         else:
             show_posterior(entry, mu, logvar, key="your_digit_posterior")
+        show_code("your_digit", entry.key)
     with right:
         projection = cache.projection_for(entry)
         overlay = posterior.posterior_traces(mu, logvar, projection)
+        x, y = projection.project(mu[None])[0]
         st.plotly_chart(
             posterior.with_traces(cache.latent_figure_for(entry), overlay),
             key="your_digit_scatter",
             config={"scrollZoom": True, "displaylogo": False},
+            alt=f"Scatter of the test digits' codes under {entry.label}, coloured by class, "
+            f"with a star at your digit's code ({x:.2f}, {y:.2f})",
         )
-        x, y = projection.project(mu[None])[0]
         st.caption(f"★ marks your digit at ({x:.2f}, {y:.2f}) among the test digits.")
     _show_neighbours(entry, mu)
 
@@ -98,6 +106,10 @@ def _show_neighbours(entry: Entry, mu: np.ndarray) -> None:
             for name, row, d in zip(names, rows, distances, strict=True)
         ],
         scale=3,
+        alts=[
+            f"test digit #{row}, a {name}, at distance {d:.2f}"
+            for name, row, d in zip(names, rows, distances, strict=True)
+        ],
     )
 
 
