@@ -44,8 +44,24 @@ def test_prior_grid_changes_with_seed_and_size(app_env: Path) -> None:
     assert len(at.image) == 5  # prior grid, strip, rectangle grid, three corners, plane grid
 
 
+def _far_apart_in_angle(cache_dir: Path) -> int:
+    """A test digit whose code points away from digit 0's, seen from the origin (on a line
+    through the origin, the spherical and the linear path would coincide)."""
+    import numpy as np
+
+    from jlml_core import latent
+    from jlml_core.checkpoints import load_model
+    from jlml_core.data import load_split
+
+    entry = entry_for(cache_dir, "vae")
+    codes = latent.encode_images(load_model(entry.path), load_split("mnist", "test").images[:200])
+    unit = codes.mu / np.linalg.norm(codes.mu, axis=1, keepdims=True)
+    return int(np.argmin(unit @ unit[0]))
+
+
 def test_interpolation_strip_follows_the_path_and_the_random_pair(app_env: Path) -> None:
     at = _page(_key(app_env, "vae"))
+    at.number_input(key="gen_end").set_value(_far_apart_in_angle(app_env)).run()
     linear = _image(at, "Left: test digit #0")
     at.radio(key="gen_method").set_value("spherical").run()
     assert _image(at, "Left: test digit #0") != linear
