@@ -3,6 +3,8 @@ training lowers the test loss."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from jlml_core.train import evaluate
 
 CONFIG = TrainConfig(arch="dense", hidden_dim=32, train_subset=1024, epochs=2, batch_size=64)
 WORLD_SIZE = 2
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _train_rank(rank: int, folder: str) -> None:
@@ -36,9 +39,17 @@ def _train_rank(rank: int, folder: str) -> None:
         dist.destroy_process_group()
 
 
+def spawn_ranks(folder: str) -> None:
+    """Train WORLD_SIZE ranks into `folder` (run in a fresh interpreter by the test)."""
+    mp.spawn(_train_rank, args=(folder,), nprocs=WORLD_SIZE, join=True)
+
+
 @pytest.mark.slow
 def test_two_ranks_end_identical_and_learn(tmp_path: Path) -> None:
-    mp.spawn(_train_rank, args=(str(tmp_path),), nprocs=WORLD_SIZE, join=True)
+    # The ranks start from a fresh interpreter: started from pytest's own process after the
+    # page tests (Streamlit and its threads loaded), a rank aborted inside gloo.
+    code = f"from tests.test_distributed import spawn_ranks; spawn_ranks({str(tmp_path)!r})"
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=600)
     first, second = (load_file(tmp_path / f"rank{rank}.st") for rank in range(WORLD_SIZE))
     losses = [state.pop("train_loss") for state in (first, second)]
     assert first.keys() == second.keys()
