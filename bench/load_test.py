@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -218,7 +219,8 @@ async def open_page(context, url: str, path: str):
 async def navigate(page, path: str) -> None:
     """Switch the session to another page with the sidebar menu (same session, no reload)."""
     await page.locator(f'[data-testid="stSidebarNav"] a[href$="/{path}"]').click()
-    await page.wait_for_url(f"**/{path}")
+    # The page keeps its model and choices in the query string (dashboard/links.py).
+    await page.wait_for_url(re.compile(rf"/{re.escape(path)}(\?.*)?$"))
     await wait_idle(page)
 
 

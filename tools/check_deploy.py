@@ -13,6 +13,7 @@ go to `--out`. Exits 1 on the first failure, with the reason.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 import urllib.request
@@ -50,7 +51,7 @@ def visit(browser, base_url: str, demo: bool, out: Path | None) -> list[str]:
         if demo and "train" in paths:
             raise RuntimeError("demo mode is off: the Train page is in the sidebar")
         page.get_by_role("link", name="Latent Explorer").last.click()
-        page.wait_for_url("**/latent_explorer", timeout=60_000)
+        page.wait_for_url(re.compile(r"/latent_explorer(\?.*)?$"), timeout=60_000)
         wait_until_idle(page)
         for path in paths:
             name = path or "home"
