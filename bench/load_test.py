@@ -10,7 +10,7 @@ so every session has its own cookies and websocket) and then, in simultaneous bu
 
 * Latent Explorer: every session clicks its scatter at once (alternately a test digit and an
   empty place in the plane); a click is answered when the detail panel's new image has loaded;
-* Generation: every session types a new seed for the prior samples (one control change);
+* Generation: every session types a new seed for the prior samples and presses Enter;
 * Reconstructions: every session types a new seed for the random digits.
 
 Per phase it prints the server's CPU per click/change (utime + stime of the server process from
@@ -30,7 +30,9 @@ import os
 import platform
 import random
 import re
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -76,14 +78,18 @@ LATENT_INSTRUMENT_JS = """() => {
         {subtree: true, childList: true, attributes: true, attributeFilter: ["src"]});
 }""".replace("DETAIL", DETAIL)
 
-# For a whole-page rerun: t0 when the control is committed (Enter), t1 at the frame after the
+# For a whole-page rerun: t0 when the new value is typed, t1 at the frame after the
 # app has run and gone idle again with every visible image of the main area loaded.
 RERUN_INSTRUMENT_JS = """() => {
     const app = document.querySelector('[data-testid="stApp"]');
     const state = window.__load = {t0: null, t1: null, ran: false};
-    window.addEventListener("keydown", (e) => {
-        if (e.key === "Enter") { state.t0 = performance.now(); state.t1 = null; state.ran = false; }
-    }, true);
+    // t0 at the first keystroke of the new value: a number input may also commit on blur, and
+    // a rerun that started before an Enter-only t0 would never be seen as this answer.
+    const arm = () => {
+        if (state.t0 === null) { state.t0 = performance.now(); state.t1 = null; state.ran = false; }
+    };
+    window.addEventListener("input", arm, true);
+    window.addEventListener("keydown", (e) => { if (e.key === "Enter") arm(); }, true);
     const inView = (img) => {
         const r = img.getBoundingClientRect();
         return r.bottom > 0 && r.top < window.innerHeight && r.width > 0;
@@ -134,9 +140,11 @@ TARGETS_JS = """([fx, fy, pick]) => {
 }"""
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process, all threads included (fields 14 and 15 of stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """User + system CPU of a process, all threads included (fields 14 and 15 of stat), or of
+    one of its threads."""
+    stat = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
+    fields = Path(stat).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
@@ -176,6 +184,10 @@ class Phase:
     answered: int = 0
     rss_mb_after_burst: list[float] = field(default_factory=list)
     exceptions: int = 0
+    idle_cpu_ms_per_s: list[float] = field(default_factory=list)
+    unanswered: list[dict] = field(default_factory=list)
+    # The server's event loop (websockets, sessions), the rest being script runs and timers.
+    main_thread_cpu_ms_per_answer: list[float] = field(default_factory=list)
 
     def summary(self) -> dict:
         answered_cpu = [c for c in self.cpu_ms_per_answer if c is not None]
@@ -190,6 +202,9 @@ class Phase:
             "answer_ms_p90": percentile(self.answer_ms, 90),
             "rss_mb_after_burst": self.rss_mb_after_burst,
             "exceptions": self.exceptions,
+            "idle_server_cpu_ms_per_s_before_burst": self.idle_cpu_ms_per_s,
+            "unanswered_pages": self.unanswered,
+            "main_thread_cpu_ms_per_answer_by_burst": self.main_thread_cpu_ms_per_answer,
         }
 
 
@@ -231,40 +246,99 @@ async def count_exceptions(pages) -> int:
     return sum(counts)
 
 
-async def wait_answered(page) -> float | None:
-    """Milliseconds from the action to the new image, or None if none came in time."""
+# What a page looks like when its answer never came: enough to tell a lost rerun from a slow one.
+UNANSWERED_STATE_JS = """() => ({
+    load: window.__load,
+    script: document.querySelector('[data-testid="stApp"]')?.getAttribute(
+        "data-test-script-state"),
+    pendingImages: [...document.querySelectorAll('[data-testid="stMain"] img')]
+        .filter(img => !(img.complete && img.naturalWidth > 0)).length,
+    seed: document.querySelector('input[aria-label="Seed"]')?.value ?? null,
+    url: location.href,
+})"""
+
+
+async def wait_answered(page, unanswered: list[dict]) -> float | None:
+    """Milliseconds from the action to the new image, or None if none came in time.
+
+    An unanswered page's state goes into `unanswered`.
+    """
     try:
         await page.wait_for_function(
             "() => window.__load.t1 !== null", timeout=ANSWER_TIMEOUT_S * 1000
         )
     except Exception:  # noqa: BLE001 - a Playwright timeout: this action was not answered
+        unanswered.append(await page.evaluate(UNANSWERED_STATE_JS))
         return None
     return await page.evaluate("() => window.__load.t1 - window.__load.t0")
 
 
-async def settle(pid: int, pages, quiet_s: float = 1.0) -> None:
-    """Wait until every page is idle and the server has spent no CPU for a while."""
+async def settle(pid: int, pages, quiet_s: float = 1.0, timeout_s: float = 600.0) -> float:
+    """Wait until every page is idle and the server has spent (almost) no CPU for `quiet_s`.
+
+    The server's warm-up thread encodes every model's test set after the first session starts;
+    a burst measured while it still runs would count its CPU as the clicks'. Returns the
+    server's CPU in ms per second over the last quiet interval (its idle cost with every
+    session open); raises if it never settles.
+    """
     await asyncio.gather(*(wait_idle(p, quiet=0.3) for p in pages))
-    for _ in range(20):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
         before = cpu_seconds(pid)
         await asyncio.sleep(quiet_s)
-        if cpu_seconds(pid) - before < 0.02 * quiet_s:
+        used = cpu_seconds(pid) - before
+        if used < 0.02 * quiet_s:
+            return 1000 * used / quiet_s
+    raise TimeoutError(f"the server kept using CPU for {timeout_s:.0f} s with the pages idle")
+
+
+class Profiler:
+    """py-spy sampling the server during each burst (collapsed stacks), when asked for."""
+
+    def __init__(self, pid: int, folder: Path | None) -> None:
+        self.pid, self.folder, self.process, self.count = pid, folder, None, 0
+
+    def start(self, name: str) -> None:
+        if self.folder is None:
             return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.count += 1
+        out = self.folder / f"{self.count:02d}_{name}.txt"
+        self.process = subprocess.Popen(
+            ["py-spy", "record", "--pid", str(self.pid), "--format", "raw", "--rate", "200",
+             "--nonblocking", "--output", str(out)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGINT)
+            self.process.wait(timeout=60)
+            self.process = None
+
+
+PROFILER: Profiler = Profiler(0, None)
 
 
 async def burst(pid: int, pages, act, phase: Phase) -> None:
     """Run `act(page, i)` on every page at once; account server CPU and answer times."""
-    await settle(pid, pages)
-    cpu_before = cpu_seconds(pid)
+    phase.idle_cpu_ms_per_s.append(await settle(pid, pages))
+    PROFILER.start(f"{phase.page}_{len(phase.rss_mb_after_burst) + 1}")
+    cpu_before, main_before = cpu_seconds(pid), cpu_seconds(pid, thread=pid)
     await asyncio.gather(*(act(page, i) for i, page in enumerate(pages)))
-    times = await asyncio.gather(*(wait_answered(p) for p in pages))
+    times = await asyncio.gather(*(wait_answered(p, phase.unanswered) for p in pages))
     await asyncio.gather(*(wait_idle(p, quiet=0.2) for p in pages))
     cpu = cpu_seconds(pid) - cpu_before
+    main_cpu = cpu_seconds(pid, thread=pid) - main_before
+    PROFILER.stop()
     answered = [t for t in times if t is not None]
     phase.asked += len(pages)
     phase.answered += len(answered)
     phase.answer_ms += answered
     phase.cpu_ms_per_answer.append(1000 * cpu / len(answered) if answered else None)
+    phase.main_thread_cpu_ms_per_answer.append(
+        1000 * main_cpu / len(answered) if answered else None
+    )
     phase.rss_mb_after_burst.append(rss_mb(pid))
     phase.exceptions += await count_exceptions(pages)
     cpu_ms = phase.cpu_ms_per_answer[-1]
@@ -298,14 +372,15 @@ async def latent_phase(pid: int, pages, bursts: int, rng: random.Random) -> Phas
 
 
 async def seed_phase(name: str, pid: int, pages, bursts: int) -> Phase:
-    """Every session types a new seed into the page's 'Seed' box, then all press Enter."""
+    """Every session types a new seed into the page's 'Seed' box and presses Enter, all at once."""
     phase = Phase(name)
     await asyncio.gather(*(p.evaluate(RERUN_INSTRUMENT_JS) for p in pages))
     for b in range(bursts):
         boxes = [p.get_by_label("Seed", exact=True).first for p in pages]
-        await asyncio.gather(*(box.fill(str(1000 * (b + 1) + i)) for i, box in enumerate(boxes)))
+        await asyncio.gather(*(p.evaluate("() => { window.__load.t0 = null; }") for p in pages))
 
-        async def commit(page, i, boxes=boxes):
+        async def commit(page, i, boxes=boxes, b=b):
+            await boxes[i].fill(str(1000 * (b + 1) + i))
             await boxes[i].press("Enter")
 
         await burst(pid, pages, commit, phase)
@@ -338,7 +413,10 @@ async def run(
             pages = await asyncio.gather(*(open_one(c, "latent_explorer") for c in contexts))
             result["open_s"] = time.monotonic() - started
             print(f"  {sessions} sessions open after {result['open_s']:.0f} s", file=sys.stderr)
+            started = time.monotonic()
             await settle(pid, pages)
+            result["settle_after_open_s"] = time.monotonic() - started
+            print(f"  server settled {result['settle_after_open_s']:.0f} s later", file=sys.stderr)
             result["rss_mb_after_open"] = rss_mb(pid)
             result["phases"].append((await latent_phase(pid, pages, bursts, rng)).summary())
             for name in seed_pages:
@@ -362,6 +440,7 @@ def load_test(
     seed: int = 0,
     parallel: int = 4,
     seed_pages: tuple[str, ...] = SEED_PAGES,
+    profile: Path | None = None,
 ) -> dict:
     """Start the app in demo mode with `env`, run the bursts, return every number.
 
@@ -372,9 +451,12 @@ def load_test(
         seed: seed of the click positions.
         parallel: sessions opened at a time.
         seed_pages: the pages whose seed is changed after the Latent Explorer's bursts.
+        profile: a folder for py-spy's samples of the server during each burst.
     """
+    global PROFILER
     load_before = os.getloadavg()[0]
     with StreamlitServer({**env, "JLML_DEMO": "1"}) as server:
+        PROFILER = Profiler(server.process.pid, profile)
         result = asyncio.run(
             run(server.url, server.process.pid, sessions, bursts, seed, parallel, seed_pages)
         )
@@ -419,6 +501,9 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--label", default="", help="a note stored with the results")
     parser.add_argument("--out", type=Path, help="also write the numbers to this JSON file")
+    parser.add_argument(
+        "--profile", type=Path, help="record each burst with py-spy (collapsed stacks) here"
+    )
     args = parser.parse_args(argv)
     if not browser_available():
         print("Needs /usr/bin/chromium and the playwright package.", file=sys.stderr)
@@ -428,7 +513,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.zoo_dir is not None:
             env["JLML_ZOO_DIR"] = args.zoo_dir
         pages = tuple(p for p in args.pages.split(",") if p in SEED_PAGES)
-        result = load_test(env, args.sessions, args.bursts, args.seed, args.parallel, pages)
+        result = load_test(
+            env, args.sessions, args.bursts, args.seed, args.parallel, pages, args.profile
+        )
     result["label"] = args.label
     print_table(result)
     if args.out:

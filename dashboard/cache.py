@@ -27,6 +27,7 @@ from jlml_core import (
     latent_plots,
     latent_replay,
     likelihood_comparison,
+    memory,
     posterior,
     reconstruction,
 )
@@ -39,6 +40,11 @@ from jlml_core.models import Autoencoder
 # synchronisation (measured: a single-image decode took 23-190 ms with two threads on a busy
 # 2-core machine, about 0.6 ms with one), and Streamlit serves several sessions at once anyway.
 torch.set_num_threads(1)
+# Every script run is a new thread, and glibc would give busy threads up to 16 arenas (8 per
+# core) that each keep what was freed in them. With two arenas, big temporary buffers handed
+# back (`long_lived`, the warm-up) and no training-style "keep everything" in decodes, the
+# server's RSS with 30 sessions open went from 1,112 to 673 MB (machine C, bench/load_test.py).
+memory.limit_malloc_arenas(2)
 
 T = TypeVar("T")
 
@@ -64,9 +70,23 @@ def long_lived(build: Callable[..., T]) -> Callable[..., T]:
         value = build(*args, **kwargs)
         gc.collect()  # garbage alive now would be frozen with the rest
         gc.freeze()
+        memory.release_freed_memory()  # a build's temporary buffers (a test set's activations)
         return value
 
     return build_then_freeze
+
+
+def sent_unchanged(figure: go.Figure) -> go.Figure:
+    """Let a cached, never-mutated figure hand st.plotly_chart one prebuilt dict, not a copy.
+
+    st.plotly_chart asks a figure for `to_dict()`, a deep copy of every trace, on each rerun;
+    for the Latent Explorer's 10,000-point scatter that copy cost ~1 ms of server CPU per click
+    (machine C). What Streamlit sends is unchanged. Only for figures nobody mutates: the
+    dashboard's cached figures, whose overlays go on copies (`posterior.with_traces`).
+    """
+    prebuilt = figure.to_dict()
+    figure.to_dict = lambda: prebuilt  # plotly allows setting existing attributes
+    return figure
 
 
 def entry_version(path: Path) -> float:
@@ -257,14 +277,16 @@ def _latent_figure(path: str, version: float, dataset: str, output: str, backgro
             load_model(path, version), projection, x_range, y_range, background_digits, output
         )
     data = test_set(dataset)
-    return latent_plots.latent_scatter(
-        points,
-        data.labels.numpy(),
-        data.class_names,
-        x_range,
-        y_range,
-        background=background,
-        axis_titles=latent_plots.axis_titles(projection),
+    return sent_unchanged(
+        latent_plots.latent_scatter(
+            points,
+            data.labels.numpy(),
+            data.class_names,
+            x_range,
+            y_range,
+            background=background,
+            axis_titles=latent_plots.axis_titles(projection),
+        )
     )
 
 
@@ -294,7 +316,7 @@ def _posterior_figure(
     rows = reconstruction.pick_random(len(encodings.mu), count, seed=0)  # the same every time
     logvar = None if encodings.logvar is None else encodings.logvar[rows]
     cloud = posterior.cloud_trace(encodings.mu[rows], logvar, _projection(path, version, dataset))
-    return posterior.with_traces(figure, [cloud])
+    return sent_unchanged(posterior.with_traces(figure, [cloud]))
 
 
 def posterior_figure_for(
@@ -331,6 +353,7 @@ def warm_up_in_background() -> threading.Thread:
                 test_losses_for(entry)
             except (checkpoints.CheckpointError, DataError, OSError):
                 continue
+        memory.release_freed_memory()
 
     thread = threading.Thread(target=run, name="jlml-warm-up", daemon=True)
     thread.start()

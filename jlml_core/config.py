@@ -7,6 +7,7 @@ weights belongs here, and nothing else does.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -131,7 +132,7 @@ class TrainConfig:
 
     def key(self) -> str:
         """Stable 12-hex-digit hash of the config: same config, same key, on any machine."""
-        return hashlib.sha256(self.to_json().encode()).hexdigest()[:12]
+        return _key_of(self)
 
     def slug(self) -> str:
         """Human-readable folder name: what the model is, then its key."""
@@ -169,3 +170,10 @@ def _check_float(
     if too_low or value > high or value != value:  # value != value catches NaN
         bound = f"greater than {low}" if open_low else f"at least {low}"
         raise ConfigError(f"{name} must be {bound} and at most {high:g}, not {value}.")
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_of(config: TrainConfig) -> str:
+    # Cached: a dashboard page asks every listed model's key dozens of times per run, and
+    # building the canonical JSON costs ~20 us each (a config is frozen, so its key never moves).
+    return hashlib.sha256(config.to_json().encode()).hexdigest()[:12]

@@ -12,7 +12,6 @@ from typing import Literal, NamedTuple
 import numpy as np
 import torch
 
-from . import memory
 from . import precision as precisions
 from .config import Precision
 from .data import to_float_batch
@@ -95,7 +94,6 @@ def decode_points(
     z = np.asarray(z, dtype=np.float32).reshape(-1, model.latent_dim)
     device = _device(model)
     compute = precisions.resolve_precision(precision, device)
-    memory.keep_freed_memory()
     images = []
     for start in range(0, len(z), batch_size):
         codes = torch.from_numpy(z[start : start + batch_size]).to(device)

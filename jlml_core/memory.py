@@ -1,14 +1,18 @@
-"""Keep freed memory in the process, so training steps stop paying for page faults.
+"""How the process uses glibc's malloc: keep freed memory for training, give it back when serving.
 
-Why: a training step allocates and frees activations of several MB each (a `cnn_shallow`
-batch: 128 x 32 x 28 x 28 floats = 12.8 MB). glibc's malloc serves blocks that size with
-mmap, or trims the heap once they are freed, so the next step gets fresh pages from the kernel
-and faults on every one: 5,000-10,000 minor faults per step, measured on a 2-core AMD EPYC
-VM, where each costs microseconds. Fixing the mmap threshold at its maximum (32 MiB) and
-raising the trim threshold keeps those pages for reuse: 0 faults per step, and the
-`cnn_shallow` step went from ~115 to ~90 ms (fp32, one thread). The same trick as running
+Training (`keep_freed_memory`): a training step allocates and frees activations of several MB
+each (a `cnn_shallow` batch: 128 x 32 x 28 x 28 floats = 12.8 MB). glibc's malloc serves
+blocks that size with mmap, or trims the heap once they are freed, so the next step gets fresh
+pages from the kernel and faults on every one: 5,000-10,000 minor faults per step, measured on
+a 2-core AMD EPYC VM, where each costs microseconds. Fixing the mmap threshold at its maximum
+(32 MiB) and raising the trim threshold keeps those pages for reuse: 0 faults per step, and
+the `cnn_shallow` step went from ~115 to ~90 ms (fp32, one thread). The same trick as running
 PyTorch with jemalloc or tcmalloc, which PyTorch's CPU performance guide recommends. Nothing
 computed changes; the process keeps up to `TRIM_THRESHOLD` of freed memory.
+
+Serving (`limit_malloc_arenas`, `release_freed_memory`): the dashboard's one process lives for
+days and serves every visitor, so it caps malloc's per-thread arenas and hands big freed
+buffers (encoding a test set, say) back to the kernel.
 """
 
 from __future__ import annotations
@@ -21,27 +25,69 @@ import sys
 # mallopt parameter numbers from glibc's <malloc.h>.
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
 MMAP_THRESHOLD = 32 * 1024 * 1024  # glibc's upper limit on 64-bit systems
 TRIM_THRESHOLD = 1024 * 1024 * 1024
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """glibc, or None off Linux or with a C library without mallopt (musl and others)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+        libc.mallopt.restype = ctypes.c_int
+        libc.malloc_trim.argtypes = [ctypes.c_size_t]
+        libc.malloc_trim.restype = ctypes.c_int
+    except (OSError, AttributeError):
+        return None
+    return libc
 
 
 @functools.cache
 def keep_freed_memory() -> bool:
     """Tell glibc's malloc to reuse large freed blocks instead of returning them to the kernel.
 
+    For training, where the same activation buffers come back every step. Not for the
+    dashboard's server, which must give memory back (see `release_freed_memory`).
     Process-wide and idempotent; a no-op (False) off Linux or with another C library.
 
     Returns:
         True if both settings were applied.
     """
-    if not sys.platform.startswith("linux"):
+    libc = _libc()
+    if libc is None:
         return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # musl and others have no mallopt
-        return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
-    applied = mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
-    return mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1 and applied
+    applied = libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
+    return libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1 and applied
+
+
+def limit_malloc_arenas(count: int) -> bool:
+    """Let glibc's malloc keep at most `count` arenas (pools of memory) for all threads.
+
+    glibc gives busy threads arenas of their own, up to 8 per core, and each keeps what its
+    threads freed. A server that runs every request on a new thread (Streamlit's script
+    runs) spreads its garbage over all of them. Takes effect for arenas made from now on.
+
+    Returns:
+        True if applied (False off glibc).
+    """
+    if count < 1:
+        raise ValueError(f"need at least one malloc arena, got {count}")
+    libc = _libc()
+    return libc is not None and libc.mallopt(_M_ARENA_MAX, count) == 1
+
+
+def release_freed_memory() -> bool:
+    """Return the free pages inside malloc's arenas to the kernel (glibc's malloc_trim).
+
+    Costs a walk over the free blocks (about a millisecond for a server's heap), so call it
+    after a big temporary allocation is gone, not per request.
+
+    Returns:
+        True if any memory was returned (False off glibc).
+    """
+    libc = _libc()
+    return libc is not None and libc.malloc_trim(0) == 1

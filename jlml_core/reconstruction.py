@@ -12,7 +12,7 @@ import re
 import numpy as np
 import torch
 
-from . import losses
+from . import latent, losses
 from .models import Autoencoder
 from .train import prepare_batch, uses_channels_last
 
@@ -55,6 +55,37 @@ def per_image_loss(
         logits = model.decode(mu)  # (B, 1, H, W)
         values.append(losses.reconstruction_loss(loss, logits, x, reduction="none").float().cpu())
     return torch.cat(values).numpy() if values else np.zeros(0, np.float32)
+
+
+@torch.inference_mode()
+def decode_with_loss(
+    model: Autoencoder,
+    code: np.ndarray,
+    image: torch.Tensor,
+    loss: losses.Reconstruction,
+    output: latent.ImageOutput = "sigmoid",
+) -> tuple[np.ndarray, float]:
+    """One image's code (D,) decoded, and the reconstruction loss of that decode, in nats.
+
+    For an image whose code (its posterior mean) is known already: one decoder pass gives the
+    picture and `per_image_loss`'s number, without encoding the image again.
+
+    Args:
+        model: a trained model in eval mode.
+        code: the image's posterior mean (D,).
+        image: the uint8 image (H, W) the loss compares against.
+        loss: the model's reconstruction loss name.
+        output: how logits become the shown picture (see `latent.logits_to_images`).
+
+    Returns:
+        The decoded picture (H, W) in [0, 1] and its loss.
+    """
+    device = next(model.parameters()).device
+    x = prepare_batch(image[None], device, uses_channels_last(model))
+    z = torch.as_tensor(np.asarray(code, np.float32).reshape(1, model.latent_dim), device=device)
+    logits = model.decode(z)  # (1, 1, H, W)
+    value = losses.reconstruction_loss(loss, logits, x, reduction="none").float()[0]
+    return latent.logits_to_images(logits.float(), output)[0], float(value)
 
 
 def worst_reconstructed(per_image: np.ndarray, count: int) -> np.ndarray:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import gc
 
-from dashboard.cache import long_lived
+import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
+import plotly.tools
+
+from dashboard.cache import long_lived, sent_unchanged
 
 
 def _tracked(value: object) -> bool:
@@ -39,3 +44,16 @@ def test_long_lived_keeps_the_builders_name_and_docstring() -> None:
     gc.unfreeze()
     assert wrapped() == 1
     gc.unfreeze()
+
+
+def test_sent_unchanged_hands_out_one_dict_equal_to_plotlys_own() -> None:
+    import plotly.graph_objects as go
+
+    def build() -> go.Figure:
+        x = np.arange(500, dtype=np.float32)
+        return go.Figure(go.Scattergl(x=x, y=x**2, mode="markers"), layout={"height": 300})
+
+    plain, frozen = build(), sent_unchanged(build())
+    sent = plotly.tools.return_figure_from_figure_or_data(frozen, validate_figure=True)
+    assert sent is frozen.to_dict()  # no copy per rerun
+    assert pio.to_json(sent, validate=False) == pio.to_json(plain.to_dict(), validate=False)

@@ -9,8 +9,10 @@ import torch
 from jlml_core import reconstruction
 from jlml_core.config import TrainConfig
 from jlml_core.data import ImageDataset
+from jlml_core.latent import encode_images, reconstruct
 from jlml_core.models import build_model
 from jlml_core.reconstruction import (
+    decode_with_loss,
     error_colors,
     parse_indices,
     per_image_loss,
@@ -123,3 +125,18 @@ def test_parse_indices_rejects_bad_input_with_a_message(text: str, message: str)
 
 def test_module_has_no_streamlit_dependency() -> None:
     assert "streamlit" not in reconstruction.__dict__
+
+
+@pytest.mark.parametrize("loss", ["bce", "mse", "cb"])
+def test_decode_with_loss_matches_per_image_loss_and_the_reconstruction(loss: str) -> None:
+    model = build_model(TrainConfig(kind="vae", arch="cnn_shallow", latent_dim=2, loss=loss)).eval()
+    images = torch.randint(0, 256, (3, 28, 28), dtype=torch.uint8)
+    codes = encode_images(model, images).mu
+    output = "cb_mean" if loss == "cb" else "sigmoid"
+    expected_losses = per_image_loss(model, images, loss)
+    expected_pictures = reconstruct(model, images, output)
+    for row in range(3):
+        picture, value = decode_with_loss(model, codes[row], images[row], loss, output)
+        assert value == pytest.approx(float(expected_losses[row]), rel=1e-4, abs=1e-3)
+        assert picture.shape == (28, 28)
+        assert np.abs(picture - expected_pictures[row]).max() < 0.05  # bf16 decode there

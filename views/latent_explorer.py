@@ -10,6 +10,7 @@ import streamlit as st
 
 from dashboard import cache, links
 from dashboard.images import show_image, show_images
+from dashboard.neighbours import show_nearest_test_digits
 from dashboard.posterior_view import show_posterior
 from dashboard.settings import limits, public_error
 from dashboard.sidebar import require_entry
@@ -19,7 +20,6 @@ from jlml_core.checkpoints import CheckpointError, Entry
 from jlml_core.data import DataError
 
 NEIGHBOURS = 8
-NEIGHBOURS_PER_ROW = 4
 SCATTER_KEY = "latent_scatter"
 ROW_KEY = "latent_row"
 CLICK_KEY = "latent_click"
@@ -47,8 +47,9 @@ def _show_digit(entry: Entry, row: int, codes: np.ndarray, output: latent.ImageO
     model = cache.model_for(entry)
     name = test.class_names[int(test.labels[row])]
     original = test.images[row].numpy() / 255.0  # (H, W)
-    decoded = latent.decode_points(model, codes[row : row + 1], output)[0]
-    loss = reconstruction.per_image_loss(model, test.images[row : row + 1], entry.config.loss)[0]
+    decoded, loss = reconstruction.decode_with_loss(
+        model, codes[row], test.images[row], entry.config.loss, output
+    )
     st.markdown(f"**Test digit #{row}** · class **{name}**")
     loss_name = LOSS_NAMES.get(entry.config.loss, entry.config.loss)
     show_images(
@@ -79,23 +80,11 @@ def _show_position(
     return code
 
 
-def _show_neighbours(entry: Entry, codes: np.ndarray, code: np.ndarray, skip: int | None) -> None:
+def _show_neighbours(entry: Entry, code: np.ndarray, skip: int | None) -> None:
     """The test digits whose codes lie nearest `code` (leaving out row `skip`)."""
-    test = cache.test_set(entry.config.dataset)
-    rows, distances = latent.nearest(codes, code, NEIGHBOURS + (skip is not None))
-    keep = rows != skip
-    rows, distances = rows[keep][:NEIGHBOURS], distances[keep][:NEIGHBOURS]
-    where = "in the latent space" if codes.shape[1] <= 2 else f"in all {codes.shape[1]} dimensions"
-    st.markdown(f"Nearest test digits {where}")
-    for start in range(0, len(rows), NEIGHBOURS_PER_ROW):
-        cells = st.columns(NEIGHBOURS_PER_ROW, gap="small")
-        for cell, row, distance in zip(cells, rows[start:], distances[start:], strict=False):
-            with cell:
-                name = test.class_names[int(test.labels[row])]
-                show_image(
-                    test.images[row].numpy() / 255.0, f"{name} · d={distance:.2f}", 3,
-                    alt=f"test digit #{row}, a {name}, at distance {distance:.2f}",
-                )  # fmt: skip
+    dims = len(code)
+    where = "in the latent space" if dims <= 2 else f"in all {dims} dimensions"
+    show_nearest_test_digits(entry, code, NEIGHBOURS, f"Nearest test digits {where}", skip)
 
 
 def _remember_selection(entry_key: str) -> None:
@@ -159,10 +148,10 @@ def explorer(entry: Entry, background_digits: int, posteriors: bool = False) -> 
             return
         if click.kind == "digit" and click.row is not None and 0 <= click.row < len(codes):
             _show_digit(entry, click.row, codes, output)
-            _show_neighbours(entry, codes, codes[click.row], skip=click.row)
+            _show_neighbours(entry, codes[click.row], skip=click.row)
         else:
             code = _show_position(entry, click, output)
-            _show_neighbours(entry, codes, code, skip=None)
+            _show_neighbours(entry, code, skip=None)
         elapsed = 1000 * (time.perf_counter() - started)
         st.caption(f"Updated in {elapsed:.0f} ms on the server.", help="Time for this rerun.")
 

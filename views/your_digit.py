@@ -11,6 +11,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from dashboard import cache
 from dashboard.images import show_images
+from dashboard.neighbours import show_nearest_test_digits
 from dashboard.posterior_view import show_posterior
 from dashboard.sidebar import require_entry
 from dashboard.snippets import show_code
@@ -90,27 +91,7 @@ def _show_result(entry: Entry, image: np.ndarray) -> None:
             f"with a star at your digit's code ({x:.2f}, {y:.2f})",
         )
         st.caption(f"★ marks your digit at ({x:.2f}, {y:.2f}) among the test digits.")
-    _show_neighbours(entry, mu)
-
-
-def _show_neighbours(entry: Entry, mu: np.ndarray) -> None:
-    """The test digits whose codes lie nearest to `mu`, in one row."""
-    test = cache.test_set(entry.config.dataset)
-    rows, distances = latent.nearest(cache.encodings_for(entry).mu, mu, NEIGHBOURS)
-    st.markdown("**Nearest test digits** (by their codes)")
-    names = [test.class_names[int(test.labels[row])] for row in rows]
-    show_images(
-        [test.images[row].numpy() / 255.0 for row in rows],
-        [
-            f"{name} · #{row} · d={d:.2f}"
-            for name, row, d in zip(names, rows, distances, strict=True)
-        ],
-        scale=3,
-        alts=[
-            f"test digit #{row}, a {name}, at distance {d:.2f}"
-            for name, row, d in zip(names, rows, distances, strict=True)
-        ],
-    )
+    show_nearest_test_digits(entry, mu, NEIGHBOURS, "**Nearest test digits** (by their codes)")
 
 
 st.title("Your digit")
