@@ -81,12 +81,15 @@ LATENT_INSTRUMENT_JS = """() => {
 # For a whole-page rerun: t0 when the new value is typed, t1 at the frame after the
 # app has run and gone idle again with every visible image of the main area loaded.
 RERUN_INSTRUMENT_JS = """() => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    const state = window.__load = {t0: null, t1: null, ran: false};
+    const app = () => document.querySelector('[data-testid="stApp"]');
+    const mainImages = () => [...document.querySelectorAll('[data-testid="stMain"] img')];
+    const state = window.__load = {t0: null, t1: null, ran: false, srcs: null};
     // t0 at the first keystroke of the new value: a number input may also commit on blur, and
     // a rerun that started before an Enter-only t0 would never be seen as this answer.
     const arm = () => {
-        if (state.t0 === null) { state.t0 = performance.now(); state.t1 = null; state.ran = false; }
+        if (state.t0 !== null) return;
+        state.t0 = performance.now(); state.t1 = null; state.ran = false;
+        state.srcs = mainImages().map(img => img.src).join("|");
     };
     window.addEventListener("input", arm, true);
     window.addEventListener("keydown", (e) => { if (e.key === "Enter") arm(); }, true);
@@ -94,13 +97,15 @@ RERUN_INSTRUMENT_JS = """() => {
         const r = img.getBoundingClientRect();
         return r.bottom > 0 && r.top < window.innerHeight && r.width > 0;
     };  // images below the fold may load lazily, i.e. never in a page nobody scrolls
-    const settled = () => [...document.querySelectorAll('[data-testid="stMain"] img')]
+    const settled = () => mainImages()
         .every(img => !inView(img) || (img.complete && img.naturalWidth > 0));
     const check = (records = []) => {
         if (state.t0 === null || state.t1 !== null) return;
-        // A quick run can flip running -> notRunning within one batch of mutation records.
+        // A quick run can flip running -> notRunning within one batch of mutation records; and
+        // new pictures are proof of a run whatever the state attribute did meanwhile.
         if (records.some(r => r.oldValue === "running")) state.ran = true;
-        const st = app.getAttribute("data-test-script-state");
+        if (mainImages().map(img => img.src).join("|") !== state.srcs) state.ran = true;
+        const st = app()?.getAttribute("data-test-script-state");
         if (st === "running") { state.ran = true; return; }
         if (state.ran && st === "notRunning") {
             const finish = () => requestAnimationFrame(() => { state.t1 = performance.now(); });
@@ -108,8 +113,10 @@ RERUN_INSTRUMENT_JS = """() => {
             else setTimeout(check, 20);
         }
     };
-    new MutationObserver(check).observe(app, {attributes: true, attributeOldValue: true,
-                                              attributeFilter: ["data-test-script-state"]});
+    // The whole document: the app's root element may be replaced while the page lives.
+    new MutationObserver(check).observe(document.body, {subtree: true, childList: true,
+        attributes: true, attributeOldValue: true,
+        attributeFilter: ["data-test-script-state", "src"]});
 }"""
 
 # Screen positions (from Plotly's own axes) of a random place in the plane and a random digit,
@@ -254,6 +261,8 @@ UNANSWERED_STATE_JS = """() => ({
     pendingImages: [...document.querySelectorAll('[data-testid="stMain"] img')]
         .filter(img => !(img.complete && img.naturalWidth > 0)).length,
     seed: document.querySelector('input[aria-label="Seed"]')?.value ?? null,
+    imagesChanged: window.__load.srcs === undefined ? null : [...document.querySelectorAll(
+        '[data-testid="stMain"] img')].map(img => img.src).join("|") !== window.__load.srcs,
     url: location.href,
 })"""
 

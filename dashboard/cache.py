@@ -36,6 +36,8 @@ from jlml_core.data import DataError, ImageDataset, load_split
 from jlml_core.latent_history import LatentHistory
 from jlml_core.models import Autoencoder
 
+from .compute import heavy_compute
+
 # One torch thread: a click decodes one tiny image, where a second OpenMP thread only adds
 # synchronisation (measured: a single-image decode took 23-190 ms with two threads on a busy
 # 2-core machine, about 0.6 ms with one), and Streamlit serves several sessions at once anyway.
@@ -130,8 +132,9 @@ def test_set(dataset: str) -> ImageDataset:
 @st.cache_resource(show_spinner="Encoding the test set…", max_entries=16)
 @long_lived
 def _test_encodings(path: str, version: float, dataset: str) -> latent.Encodings:
-    model = load_model(path, version)
-    return latent.encode_images(model, test_set(dataset).images)
+    model, images = load_model(path, version), test_set(dataset).images
+    with heavy_compute():
+        return latent.encode_images(model, images)
 
 
 def encodings_for(entry: checkpoints.Entry) -> latent.Encodings:
@@ -172,7 +175,9 @@ def history_for(path: str, version: float) -> list[dict[str, float]]:
 
 @st.cache_data(show_spinner="Scoring every test image…", max_entries=16)
 def _test_losses(path: str, version: float, dataset: str, loss: str) -> np.ndarray:
-    return reconstruction.per_image_loss(load_model(path, version), test_set(dataset).images, loss)
+    model, images = load_model(path, version), test_set(dataset).images
+    with heavy_compute():
+        return reconstruction.per_image_loss(model, images, loss)
 
 
 def test_losses_for(entry: checkpoints.Entry) -> np.ndarray:
@@ -209,7 +214,9 @@ def architecture_diagram(
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _decoded(path: str, version: float, codes: np.ndarray, output: str) -> np.ndarray:
-    return latent.decode_points(load_model(path, version), codes, output)
+    model = load_model(path, version)
+    with heavy_compute():
+        return latent.decode_points(model, codes, output)
 
 
 def decoded_for(
@@ -235,7 +242,8 @@ def png_data_url(image: np.ndarray, scale: int, compress_level: int) -> str:
 @st.cache_data(show_spinner=False, max_entries=64)
 def _prior_samples(path: str, version: float, n: int, seed: int, output: str) -> np.ndarray:
     model = load_model(path, version)
-    return latent.decode_points(model, latent.sample_prior(n, model.latent_dim, seed), output)
+    with heavy_compute():
+        return latent.decode_points(model, latent.sample_prior(n, model.latent_dim, seed), output)
 
 
 def prior_samples_for(
@@ -249,7 +257,9 @@ def prior_samples_for(
 def _first_reconstructions(
     path: str, version: float, dataset: str, n: int, output: str
 ) -> np.ndarray:
-    return latent.reconstruct(load_model(path, version), test_set(dataset).images[:n], output)
+    model, images = load_model(path, version), test_set(dataset).images[:n]
+    with heavy_compute():
+        return latent.reconstruct(model, images, output)
 
 
 def first_reconstructions_for(
@@ -273,9 +283,11 @@ def _latent_figure(path: str, version: float, dataset: str, output: str, backgro
     x_range, y_range = latent_plots.plane_extent(points)
     background = None
     if background_digits > 0:
-        background = latent_plots.manifold_image(
-            load_model(path, version), projection, x_range, y_range, background_digits, output
-        )
+        model = load_model(path, version)
+        with heavy_compute():
+            background = latent_plots.manifold_image(
+                model, projection, x_range, y_range, background_digits, output
+            )
     data = test_set(dataset)
     return sent_unchanged(
         latent_plots.latent_scatter(

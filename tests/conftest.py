@@ -65,3 +65,17 @@ def app_env(tiny_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("JLML_ZOO_DIR", str(empty_zoo))
     monkeypatch.chdir(ROOT)
     return tiny_cache
+
+
+@pytest.fixture(scope="module")
+def server(tiny_cache: Path, tmp_path_factory: pytest.TempPathFactory):
+    """`streamlit run app.py` over the tiny models and an empty zoo, for one browser test module.
+
+    A module that needs another cache (the Train page's empty one) defines its own `server`.
+    """
+    from tools.screenshots import StreamlitServer  # deferred: only browser tests start one
+
+    empty_zoo = tmp_path_factory.mktemp("empty_zoo")
+    env = {"JLML_CACHE_DIR": str(tiny_cache), "JLML_ZOO_DIR": str(empty_zoo)}
+    with StreamlitServer(env) as running:
+        yield running

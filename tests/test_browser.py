@@ -10,26 +10,20 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 
+from tests.browser_marks import BROWSER_TEST
 from tools.screenshots import (
     ROOT,
     VIEWPORT,
-    StreamlitServer,
-    browser_available,
     launch_browser,
     screenshot,
     screenshot_pages,
     wait_until_idle,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not browser_available(), reason="needs /usr/bin/chromium and playwright"),
-]
+pytestmark = BROWSER_TEST
 
 TIMEOUT_MS = 90_000  # the machine may be busy; a healthy run takes a few seconds per step
 DETAIL = ".st-key-latent_detail"
@@ -53,14 +47,6 @@ TARGETS_JS = """() => {
     return {digit: px(best.x, best.y), empty: px(empty.x, empty.y), empty_xy: [empty.x, empty.y],
             step: [(x1 - x0) / 119, (y1 - y0) / 119]};
 }"""
-
-
-@pytest.fixture(scope="module")
-def server(tiny_cache: Path, tmp_path_factory: pytest.TempPathFactory):
-    empty_zoo = tmp_path_factory.mktemp("empty_zoo")
-    env = {"JLML_CACHE_DIR": str(tiny_cache), "JLML_ZOO_DIR": str(empty_zoo)}
-    with StreamlitServer(env) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

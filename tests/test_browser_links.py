@@ -9,35 +9,19 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from pathlib import Path
 
-import pytest
-
+from tests.browser_marks import BROWSER_TEST
 from tests.test_browser import DETAIL, TARGETS_JS, TIMEOUT_MS, _first_image
 from tools.screenshots import (
     ROOT,
     VIEWPORT,
-    StreamlitServer,
-    browser_available,
     launch_browser,
     screenshot,
     wait_until_idle,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not browser_available(), reason="needs /usr/bin/chromium and playwright"),
-]
+pytestmark = BROWSER_TEST
 DIALOG = '[role="dialog"]'
-
-
-@pytest.fixture(scope="module")
-def server(tiny_cache: Path, tmp_path_factory: pytest.TempPathFactory):
-    empty_zoo = tmp_path_factory.mktemp("empty_zoo")
-    env = {"JLML_CACHE_DIR": str(tiny_cache), "JLML_ZOO_DIR": str(empty_zoo)}
-    with StreamlitServer(env) as running:
-        yield running
 
 
 def _open_explorer(browser, url: str):

@@ -13,22 +13,16 @@ import os
 import re
 from pathlib import Path
 
-import pytest
-
+from tests.browser_marks import BROWSER_TEST
 from tools.screenshots import (
     VIEWPORT,
     StreamlitServer,
-    browser_available,
     launch_browser,
     screenshot,
     wait_until_idle,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not browser_available(), reason="needs /usr/bin/chromium and playwright"),
-]
+pytestmark = BROWSER_TEST
 
 TIMEOUT_MS = 180_000  # the shared machine may be busy; calibration and training take seconds
 PROGRESS = '[data-testid="stProgress"]'

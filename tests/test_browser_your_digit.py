@@ -12,22 +12,17 @@ import shutil
 
 import pytest
 
+from tests.browser_marks import BROWSER_TEST
 from tests.test_page_your_digit import mnist_png
 from tools.screenshots import (
     ROOT,
     VIEWPORT,
-    StreamlitServer,
-    browser_available,
     launch_browser,
     screenshot,
     wait_until_idle,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not browser_available(), reason="needs /usr/bin/chromium and playwright"),
-]
+pytestmark = BROWSER_TEST
 
 TIMEOUT_MS = 90_000
 RESULT = ".st-key-your_digit_result"
@@ -42,14 +37,6 @@ SCATTER_TRACES_JS = """() => {
     }
     return null;
 }"""
-
-
-@pytest.fixture(scope="module")
-def server(tiny_cache, tmp_path_factory: pytest.TempPathFactory):
-    empty_zoo = tmp_path_factory.mktemp("empty_zoo")
-    env = {"JLML_CACHE_DIR": str(tiny_cache), "JLML_ZOO_DIR": str(empty_zoo)}
-    with StreamlitServer(env) as running:
-        yield running
 
 
 @pytest.fixture

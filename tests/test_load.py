@@ -10,16 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from bench.load_test import load_test
-from tools.screenshots import browser_available
+from tests.browser_marks import BROWSER_TEST
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not browser_available(), reason="needs /usr/bin/chromium and playwright"),
-]
+pytestmark = BROWSER_TEST
 
 
 def test_three_sessions_clicking_at_once_are_all_answered(tiny_cache: Path, tmp_path: Path) -> None:

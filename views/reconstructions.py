@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard import cache, links
+from dashboard.compute import heavy_compute
 from dashboard.images import show_image
 from dashboard.settings import limits, public_error
 from dashboard.sidebar import model_picker, require_entry
@@ -101,8 +102,9 @@ def _model_rows(
     """Reconstructions of `images` (uint8 (N, H, W)) under one model, with losses and errors."""
     config = entry.config
     output = cb_output if config.loss == "cb" else "sigmoid"
-    decoded = latent.reconstruct(model, images, output)  # (N, H, W) in [0, 1]
-    losses = reconstruction.per_image_loss(model, images, config.loss)  # (N,)
+    with heavy_compute():
+        decoded = latent.reconstruct(model, images, output)  # (N, H, W) in [0, 1]
+        losses = reconstruction.per_image_loss(model, images, config.loss)  # (N,)
     name = LOSS_NAMES.get(config.loss, config.loss)
     st.markdown(f"**Reconstructions — {entry.label}**")
     _image_row(
