@@ -39,10 +39,7 @@ def show_nearest_test_digits(
     st.markdown(heading)
     show_images(
         [test.images[row].numpy() / 255.0 for row in rows],
-        [
-            f"{name} · #{row} · d={d:.2f}"
-            for name, row, d in zip(names, rows, distances, strict=True)
-        ],
+        [f"{name} · d={d:.2f}" for name, d in zip(names, distances, strict=True)],  # short: 4 a row
         scale=3,
         alts=[
             f"test digit #{row}, a {name}, at distance {d:.2f}"
