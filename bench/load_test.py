@@ -1,8 +1,10 @@
 """Load test: many real browser sessions clicking the dashboard at the same moment.
 
-    python bench/load_test.py --sessions 30                  # the capacity run (~3 minutes)
-    python bench/load_test.py --sessions 3 --bursts 1        # a smoke run (~30 s)
-    python bench/load_test.py --sessions 30 --out bench/results/load_test_machine_c.json
+    python bench/load_test.py --sessions 30                  # the capacity run (~15 min, 2 cores)
+    python bench/load_test.py --sessions 3 --bursts 1        # a smoke run (~1 min)
+    python bench/load_test.py --sessions 30 --out bench/results/load_test_machine_c_30_sessions.json
+    python bench/load_test.py --sessions 1 --bursts 12 --pages "" --profile /tmp/spy
+                                    # one session's clicks, py-spy samples of each burst
 
 Starts the dashboard in demo mode (JLML_DEMO=1) on a free local port with the shipped zoo (the
 sidebar's default model), opens N sessions in ONE headless Chromium (one browser context each,
