@@ -235,8 +235,12 @@ def decoded_for(
 
 @st.cache_data(show_spinner=False, max_entries=96)  # bounded like `_decoded`
 def png_data_url(image: np.ndarray, scale: int, compress_level: int) -> str:
-    """jlml_core.images.png_data_url by the picture's content (hashing it: ~1 ms per MB)."""
-    return images.png_data_url(image, scale, compress_level)
+    """jlml_core.images.png_data_url by the picture's content (hashing it: ~1 ms per MB).
+
+    Encoding a mosaic enlarged to ~900 px allocates several MB, like a decode: it takes a slot.
+    """
+    with heavy_compute():
+        return images.png_data_url(image, scale, compress_level)
 
 
 # --- Loss Comparison, Model Zoo pages --------------------------------------------------------

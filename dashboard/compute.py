@@ -1,4 +1,5 @@
-"""Model computations in the dashboard's server: at most two at a time, their memory given back.
+"""Heavy work in the dashboard's server (model computations, big PNGs): two at a time, memory
+given back.
 
 A class changing a control at the same moment starts one script thread per student. Each
 Generation or Reconstructions rerun decodes up to a few hundred codes, ~7 MB of activations;
