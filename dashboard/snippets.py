@@ -229,6 +229,10 @@ def render(name: str, key: str, **values: Any) -> str:
 
 def show_code(name: str, key: str, **values: Any) -> None:
     """A collapsed "Python" expander with the code that reproduces a figure."""
+    # The note is the code's first line, not a caption of its own: on the Latent Explorer these
+    # expanders are redrawn with every click, and each element is one more message to send.
     with st.expander("Python", icon=":material/code:"):
-        st.caption("The same figure from your own Python (e.g. a notebook):")
-        st.code(render(name, key, **values), language="python")
+        code = render(name, key, **values)
+        st.code(
+            f"# The same figure from your own Python (e.g. a notebook)\n{code}", language="python"
+        )

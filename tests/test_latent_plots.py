@@ -61,11 +61,17 @@ def test_click_from_selection(selection, expected) -> None:
 
 
 @pytest.mark.parametrize(
-    "values", [np.array([0.5, -1.25, 3e9], np.float64), np.arange(-3, 40_000, dtype=np.int64)]
+    ("values", "compact"),
+    [
+        (np.array([0.5, -1.25, 3e9], np.float64), np.float32),
+        (np.arange(-3, 40_000, dtype=np.int64), np.int32),
+        (np.arange(0, 70_000, dtype=np.int64), np.int32),
+        (np.arange(0, 10_000, dtype=np.int64), np.uint16),  # test-set row numbers
+    ],
 )
-def test_typed_array_round_trip_matches_plotly(values) -> None:
+def test_typed_array_round_trip_matches_plotly(values, compact) -> None:
     spec = typed_array(values)
-    expected = values.astype(np.float32 if values.dtype.kind == "f" else np.int32)
+    expected = values.astype(compact)
     np.testing.assert_array_equal(from_typed_array(spec), expected)
     plotly_spec = go.Figure(go.Scattergl(x=expected)).to_dict()
     assert plotly_spec["data"][0]["x"] == spec  # the exact form Plotly itself would send
