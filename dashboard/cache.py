@@ -43,9 +43,10 @@ from .compute import heavy_compute
 # 2-core machine, about 0.6 ms with one), and Streamlit serves several sessions at once anyway.
 torch.set_num_threads(1)
 # Every script run is a new thread, and glibc would give busy threads up to 16 arenas (8 per
-# core) that each keep what was freed in them. With two arenas, big temporary buffers handed
-# back (`long_lived`, the warm-up) and no training-style "keep everything" in decodes, the
-# server's RSS with 30 sessions open went from 1,112 to 673 MB (machine C, bench/load_test.py).
+# core) that each keep what was freed in them. With two arenas, freed buffers handed back
+# (after every whole-page run and the warm-up) and no training-style "keep everything" in
+# decodes, the server's RSS with 30 sessions open went from 1,112 to ~680 MB (machine C,
+# bench/load_test.py).
 memory.limit_malloc_arenas(2)
 
 T = TypeVar("T")
@@ -72,7 +73,6 @@ def long_lived(build: Callable[..., T]) -> Callable[..., T]:
         value = build(*args, **kwargs)
         gc.collect()  # garbage alive now would be frozen with the rest
         gc.freeze()
-        memory.release_freed_memory()  # a build's temporary buffers (a test set's activations)
         return value
 
     return build_then_freeze
@@ -372,6 +372,7 @@ def warm_up_in_background() -> threading.Thread:
                 test_losses_for(entry)
             except (checkpoints.CheckpointError, DataError, OSError):
                 continue
+        # The warm-up is no script run, so app.py's hand-back at the end of each run misses it.
         memory.release_freed_memory()
 
     thread = threading.Thread(target=run, name="jlml-warm-up", daemon=True)
