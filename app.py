@@ -21,7 +21,9 @@ from jlml_core import memory
 # and deploy/streamlit_app.py (the Community Cloud entry) runs this file from another folder.
 VIEWS = Path(__file__).resolve().parent / "views"
 
-st.set_page_config(page_title="JL-ML Autoencoder Lab", page_icon=":material/draw:", layout="wide")
+# An emoji icon: the browser draws it itself. A Material icon as the tab's icon is fetched from
+# fonts.gstatic.com, which an offline laptop or a locked-down school network cannot reach.
+st.set_page_config(page_title="JL-ML Autoencoder Lab", page_icon="✍️", layout="wide")
 if demo_mode():
     # Strangers see no traceback or file path and no Deploy button. These take effect from a
     # session's next rerun (the first page has its config already); `make demo` sets the same

@@ -100,18 +100,26 @@ def test_click_a_digit_then_empty_space_decodes_that_place(server, browser, tmp_
     page.close()
 
 
-def test_every_page_renders_and_is_saved(server, browser, tmp_path) -> None:
+def test_every_page_renders_offline_and_is_saved(server, browser, tmp_path) -> None:
     errors: dict[str, int] = {}
+    elsewhere: list[str] = []  # requests to any other host: they fail offline
 
     def no_exceptions(page, name: str) -> None:
         if count := page.locator('[data-testid="stException"]').count():
             errors[name] = count
 
-    saved = screenshot_pages(browser, server.url, tmp_path, check=no_exceptions)
+    def only_this_server(url: str) -> None:
+        if not url.startswith((server.url, "data:", "blob:")):
+            elsewhere.append(url)
+
+    saved = screenshot_pages(
+        browser, server.url, tmp_path, check=no_exceptions, on_request=only_this_server
+    )
     names = {path.stem for path in saved}
     assert {"home", "latent_explorer"} <= names and len(names) >= 6
     assert all(path.stat().st_size > 5_000 for path in saved)
     assert not errors, f"pages showing a traceback: {errors}"
+    assert not elsewhere, f"the pages fetched from other hosts: {sorted(set(elsewhere))}"
     if os.environ.get("JLML_SAVE_SCREENSHOTS") == "1":
         target = ROOT / "docs" / "screenshots"
         target.mkdir(parents=True, exist_ok=True)

@@ -210,12 +210,16 @@ def screenshot_pages(
     out_dir: Path,
     only: Sequence[str] | None = None,
     check: Callable[[object, str], None] | None = None,
+    on_request: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Open every page of the running app (or those named in `only`) and screenshot it.
 
-    `check(page, name)`, if given, runs on each loaded page before its screenshot.
+    `check(page, name)`, if given, runs on each loaded page before its screenshot;
+    `on_request(url)` sees the URL of every request the browser makes meanwhile.
     """
     page = browser.new_page(viewport=VIEWPORT)
+    if on_request is not None:
+        page.on("request", lambda request: on_request(request.url))
     page.set_default_timeout(120_000)
     try:
         paths = page_paths(page, base_url)
