@@ -29,6 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
+from bench.latent_probes import DETAIL, TARGETS_JS, panel_image_probe_js  # noqa: E402
 from tools.screenshots import (  # noqa: E402
     VIEWPORT,
     StreamlitServer,
@@ -38,31 +39,8 @@ from tools.screenshots import (  # noqa: E402
 )
 
 BUDGET_MS = {"server": 50.0, "browser": 400.0}
-DETAIL = ".st-key-latent_detail"
 
-# Timestamps the newest click (mouse-down) and the frame after the panel's first image changes.
-INSTRUMENT_JS = """() => {
-    const state = window.__latency = {t0: null, t1: null, src: null, selected: null};
-    window.addEventListener("mousedown", () => {
-        state.t0 = performance.now(); state.t1 = null; state.selected = null;
-    }, true);
-    document.querySelector(".js-plotly-plot").on("plotly_selected",
-                                                 () => { state.selected = performance.now(); });
-    const check = () => {
-        const img = document.querySelector('DETAIL img');
-        if (!img || state.t0 === null || state.t1 !== null || img.src === state.src) return;
-        const src = img.src;
-        const done = () => requestAnimationFrame(() => {
-            if (state.t1 !== null || img.src !== src) return;
-            state.t1 = performance.now();
-            state.src = src;
-        });
-        if (img.complete && img.naturalWidth > 0) done();
-        else img.addEventListener("load", done, {once: true});
-    };
-    new MutationObserver(check).observe(document.body,
-        {subtree: true, childList: true, attributes: true, attributeFilter: ["src"]});
-}""".replace("DETAIL", DETAIL)
+INSTRUMENT_JS = panel_image_probe_js("__latency")
 
 # Where the browser time went: Plotly's selection, until the image is requested, its download.
 TIMES_JS = """() => {
@@ -74,20 +52,6 @@ TIMES_JS = """() => {
             image_requested_ms: fetch ? fetch.startTime - s.t0 : null,
             image_loaded_ms: fetch ? fetch.responseEnd - s.t0 : null};
 }""".replace("DETAIL", DETAIL)
-
-# Screen position of plane point (x, y) and of a random test digit, from Plotly's own axes.
-TARGETS_JS = """([fx, fy, pick]) => {
-    const gd = document.querySelector('.js-plotly-plot');
-    const L = gd._fullLayout, box = gd.getBoundingClientRect();
-    const px = (x, y) => [box.left + L.xaxis._offset + L.xaxis.l2p(x),
-                          box.top + L.yaxis._offset + L.yaxis.l2p(y)];
-    const [x0, x1] = L.xaxis.range, [y0, y1] = L.yaxis.range;
-    const digits = gd._fullData.filter(t => t.customdata && t.visible === true);
-    const trace = digits[Math.floor(pick * digits.length) % digits.length];
-    const k = Math.floor(pick * 7919) % trace.x.length;
-    return {plane: px(x0 + fx * (x1 - x0), y0 + fy * (y1 - y0)),
-            digit: px(trace.x[k], trace.y[k])};
-}"""
 
 
 def summarise(values: list[float], budget: float) -> dict[str, float]:

@@ -43,6 +43,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
+from bench.latent_probes import TARGETS_JS, panel_image_probe_js  # noqa: E402
 from tools.screenshots import (  # noqa: E402
     _BUSY_JS,
     _MAIN_CONTENT,
@@ -52,33 +53,13 @@ from tools.screenshots import (  # noqa: E402
     browser_available,
 )
 
-DETAIL = ".st-key-latent_detail"
 # Smaller than the screenshots' viewport: 30 pages share one software-WebGL renderer.
 LOAD_VIEWPORT = {"width": 1100, "height": 800}
 TARGETS_MS = {"latent_explorer": 35.0, "generation": 150.0, "reconstructions": 150.0}
 ANSWER_TIMEOUT_S = 120.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
-# t0 at the mouse-down; t1 at the frame after the detail panel's first image changed and loaded.
-LATENT_INSTRUMENT_JS = """() => {
-    const state = window.__load = {t0: null, t1: null, src: null};
-    window.addEventListener("mousedown", () => { state.t0 = performance.now(); state.t1 = null; },
-                            true);
-    const check = () => {
-        const img = document.querySelector('DETAIL img');
-        if (!img || state.t0 === null || state.t1 !== null || img.src === state.src) return;
-        const src = img.src;
-        const done = () => requestAnimationFrame(() => {
-            if (state.t1 !== null || img.src !== src) return;
-            state.t1 = performance.now();
-            state.src = src;
-        });
-        if (img.complete && img.naturalWidth > 0) done();
-        else img.addEventListener("load", done, {once: true});
-    };
-    new MutationObserver(check).observe(document.body,
-        {subtree: true, childList: true, attributes: true, attributeFilter: ["src"]});
-}""".replace("DETAIL", DETAIL)
+LATENT_INSTRUMENT_JS = panel_image_probe_js("__load")
 
 # For a whole-page rerun: t0 when the new value is typed, t1 at the frame after the
 # app has run and gone idle again with every visible image of the main area loaded.
@@ -119,33 +100,6 @@ RERUN_INSTRUMENT_JS = """() => {
     new MutationObserver(check).observe(document.body, {subtree: true, childList: true,
         attributes: true, attributeOldValue: true,
         attributeFilter: ["data-test-script-state", "src"]});
-}"""
-
-# Screen positions (from Plotly's own axes) of a random place in the plane and a random digit,
-# retried until nothing covers them: the legend and the (transparent) mode bar lie over the plot,
-# and a click there toggles a class or a tool instead of selecting a point.
-TARGETS_JS = """([fx, fy, pick]) => {
-    const gd = document.querySelector('.js-plotly-plot');
-    const L = gd._fullLayout, box = gd.getBoundingClientRect();
-    const px = (x, y) => [box.left + L.xaxis._offset + L.xaxis.l2p(x),
-                          box.top + L.yaxis._offset + L.yaxis.l2p(y)];
-    const free = ([x, y]) => {
-        const el = document.elementFromPoint(x, y);
-        return el !== null && gd.contains(el) && !el.closest('.legend, .modebar-container');
-    };
-    const [x0, x1] = L.xaxis.range, [y0, y1] = L.yaxis.range;
-    const digits = gd._fullData.filter(t => t.customdata && t.visible === true);
-    let plane = null, digit = null;
-    for (let i = 0; i < 200 && (plane === null || digit === null); i++) {
-        const u = (fx + 0.618 * i) % 1, v = (fy + 0.382 * i) % 1;
-        const p = px(x0 + (0.05 + 0.9 * u) * (x1 - x0), y0 + (0.05 + 0.9 * v) * (y1 - y0));
-        if (plane === null && free(p)) plane = p;
-        const trace = digits[Math.floor((pick + 0.1 * i) * digits.length) % digits.length];
-        const k = Math.floor((pick + 0.1 * i) * 7919) % trace.x.length;
-        const d = px(trace.x[k], trace.y[k]);
-        if (digit === null && free(d)) digit = d;
-    }
-    return {plane, digit};
 }"""
 
 
