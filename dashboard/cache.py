@@ -309,6 +309,23 @@ def _latent_figure(path: str, version: float, dataset: str, output: str, backgro
     )
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _decoded_centre(path: str, version: float, dataset: str, output: str) -> np.ndarray:
+    model, projection = load_model(path, version), _projection(path, version, dataset)
+    with heavy_compute():
+        return latent_plots.decode_position(model, projection, 0.0, 0.0, output)[1]
+
+
+def decoded_centre_for(
+    entry: checkpoints.Entry, output: latent.ImageOutput = "sigmoid"
+) -> np.ndarray:
+    """The image (H, W) decoded at the Latent Explorer plane's centre (0, 0).
+
+    For a 2-D latent space that is z = 0, the prior's mean; for a projection, the mean code.
+    """
+    return _decoded_centre(str(entry.path), entry_version(entry.path), entry.config.dataset, output)
+
+
 def latent_figure_for(entry: checkpoints.Entry, background_digits: int = 0):
     """The Latent Explorer scatter of a model (optionally over a mosaic of decoded digits).
 

@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.images import COMPRESS_LEVEL
 from jlml_core import checkpoints, latent, reconstruction
 from jlml_core.data import load_split
+from jlml_core.images import png_data_url
 from jlml_core.latent_plots import from_typed_array
 from tests.apptest_helpers import entry_for, open_page
 
@@ -44,13 +46,18 @@ def _image_count(at: AppTest) -> int:
 
 
 def test_scatter_of_every_test_digit_and_an_empty_panel(app_env: Path) -> None:
-    at = _page(_entry(app_env, "vae"))
+    entry = _entry(app_env, "vae")
+    at = _page(entry)
     assert not at.exception
     assert at.title[0].value == "Latent Explorer"
     assert "10,000 test digits" in at.caption[0].value
     assert not any("principal components" in info.value for info in at.info)  # 2-D: no PCA
     assert any("Click a digit" in info.value for info in at.info)
-    assert _image_count(at) == 0
+    (centre,) = at.image  # the plane's centre, decoded: what a click will show
+    model = checkpoints.load_model(entry.path)
+    expected = latent.decode_points(model, np.zeros((1, 2), np.float32))[0]  # 2-D: z = 0
+    assert centre.value == [png_data_url(expected, 4, COMPRESS_LEVEL)]
+    assert centre.captions == ["the plane's centre (0, 0), decoded"]
     figure = _figure(at)
     plane, *classes = figure["data"]
     assert [trace["type"] for trace in figure["data"]] == ["scattergl"] * 11
