@@ -30,6 +30,7 @@ BIND = "query-params"  # for a widget's bind= argument
 MODEL = "model"  # the sidebar's model, as its 12-hex-digit config key
 DIGIT, PLACE = "digit", "at"  # Latent Explorer: a clicked test digit's row, or a place "x,y"
 _SEEN = "links_seen"  # parameter -> the value this session last read or wrote
+_CLAMPED = "links_clamped"  # widget key -> the number a link asked for, clamped
 
 
 def incoming(name: str) -> str | None:
@@ -62,7 +63,8 @@ def clamp_param(key: str, low: float, high: float) -> None:
     """Clamp the URL's number for the bound widget `key` into [low, high]; call before it.
 
     Only an out-of-range number is touched (junk is left for Streamlit to drop): the clamped
-    value goes into session state, which the widget then shows.
+    value goes into session state, which the widget then shows. Streamlit removes the
+    out-of-range parameter from the address, so `current_url` puts the clamped one back.
     """
     raw = st.query_params.get(key)
     integer = isinstance(low, int) and isinstance(high, int)
@@ -70,6 +72,7 @@ def clamp_param(key: str, low: float, high: float) -> None:
     unclamped = parse_int(raw, -(2**62), 2**62) if integer else parse_float(raw, -1e300, 1e300)
     if value is not None and value != unclamped:
         st.session_state[key] = value
+        st.session_state.setdefault(_CLAMPED, {})[key] = value
 
 
 def requested_model(known: Collection[str]) -> str | None:
@@ -128,12 +131,21 @@ def publish_models(key: str, keys: Collection[str]) -> None:
     publish(key, ",".join(keys) or None)
 
 
+def adopt_model(key: str, known: Collection[str]) -> None:
+    """Before a model picker `key` (not the sidebar's): take a new link's listed model key."""
+    if (chosen := parse_model_key(incoming(key), known)) is not None:
+        st.session_state[key] = chosen
+
+
 def current_url() -> str:
     """The URL of this view: the browser's address (st.context.url) with every parameter.
 
     Without a browser (AppTest) the address is unknown and the link starts at its query.
     """
     params = {name: st.query_params.get_all(name) for name in st.query_params}
+    for key, value in st.session_state.get(_CLAMPED, {}).items():
+        if key not in params and st.session_state.get(key) == value:  # still the clamped one
+            params[key] = [str(value)]
     return view_url(st.context.url or "", params)
 
 

@@ -157,3 +157,45 @@ def test_loss_comparison_keeps_its_matched_set_in_the_url(
     matched = at.selectbox(key="lc_group")
     assert matched.value == 0  # junk: the first set
     assert matched.proto.query_param_key == "lc_group"  # bound: a choice goes into the URL
+    assert at.radio(key="lc_output").proto.query_param_key == "lc_output"
+    assert at.multiselect(key="lc_pixels").proto.query_param_key == "lc_pixels"
+
+
+def test_a_clamped_number_goes_back_into_the_link_to_this_view(app_env: Path) -> None:
+    at = open_link("generation", {"gen_grid": "40", "gen_seed": "5"})
+    most = LAPTOP_LIMITS.prior_grid
+    assert at.slider(key="gen_grid").value == most
+    at.button(key="link_to_view").click().run()
+    (link,) = [c.value for c in at.code if "gen_seed=" in c.value]
+    assert f"gen_grid={most}" in link and "gen_seed=5" in link
+    at.slider(key="gen_grid").set_value(3).run()  # a later choice replaces the clamped one
+    at.button(key="link_to_view").click().run()
+    (link,) = [c.value for c in at.code if "gen_seed=" in c.value]
+    assert f"gen_grid={most}" not in link
+
+
+def test_reconstructions_open_with_the_linked_second_model_and_error_view(app_env: Path) -> None:
+    vae, ae = entry_for(app_env, "vae"), entry_for(app_env, "ae")
+    params = {"model": vae.key, "recon_compare": "true", "recon_second_model": ae.key,
+              "recon_show_error": "true", "recon_error_kind": "signed x̂ − x"}  # fmt: skip (its label)
+    at = open_link("reconstructions", params)
+    assert not at.exception
+    assert at.selectbox(key="recon_second_model").value == ae.key
+    assert at.radio(key="recon_error_kind").value == "signed"
+    assert at.query_params["recon_second_model"] == ae.key
+    at = open_link("reconstructions", {**params, "recon_second_model": "../../etc/passwd"})
+    assert not at.exception
+    assert at.selectbox(key="recon_second_model").value != "../../etc/passwd"  # the first other
+    assert at.query_params["recon_second_model"] == at.selectbox(key="recon_second_model").value
+    at.toggle(key="recon_compare").set_value(False).run()
+    assert "recon_second_model" not in at.query_params
+
+
+def test_the_posterior_overlay_and_zoo_views_come_from_the_link(app_env: Path) -> None:
+    at = open_link("latent_explorer", {"latent_posteriors": "true"})
+    assert not at.exception
+    assert at.checkbox(key="latent_posteriors").value is True
+    at = open_link("model_zoo", {"zoo_quantity": "no such thing"})
+    assert not at.exception
+    bound = {w.key: w.proto.query_param_key for w in [*at.radio, *at.selectbox]}
+    assert bound.get("zoo_quantity") == "zoo_quantity"

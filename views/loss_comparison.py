@@ -148,7 +148,7 @@ def _matched_models(entries: list[Entry]) -> None:
     group = sets[index].entries
     st.caption(" · ".join(f"{e.config.loss}: {e.label}" for e in group))
     choice = st.radio("Show continuous Bernoulli images as", list(SHOW_CHOICES), horizontal=True,
-                      key="lc_output")  # fmt: skip
+                      key="lc_output", bind=links.BIND)  # fmt: skip
     _images(group, SHOW_CHOICES[choice])
 
     st.subheader("Comparable measures")
@@ -207,7 +207,11 @@ st.markdown(
 
 st.header("BCE versus the continuous Bernoulli")
 pixels = st.multiselect(
-    "Pixel values x", PIXEL_CHOICES, default=list(loss_plots.DEFAULT_PIXELS), key="lc_pixels"
+    "Pixel values x",
+    PIXEL_CHOICES,
+    default=list(loss_plots.DEFAULT_PIXELS),
+    key="lc_pixels",
+    bind=links.BIND,
 )
 if not pixels:
     st.info("Choose at least one pixel value to draw its loss curves.")

@@ -58,7 +58,7 @@ def _metrics_section(entries: list[Entry]) -> None:
             st.code("\n".join(comparison.evaluate_command(e) for e in missing), language="bash")
     charted = [c.title for c in comparison.METRIC_COLUMNS if table[c.title].notna().any()]
     if charted:
-        metric = st.selectbox("Chart a metric", charted, key="zoo_metric")
+        metric = st.selectbox("Chart a metric", charted, key="zoo_metric", bind=links.BIND)
         st.plotly_chart(
             loss_plots.metric_bars_figure(list(table["model"]), list(table[metric]), metric),
             key="zoo_metric_chart",
@@ -71,7 +71,9 @@ def _choose(entries: list[Entry]) -> tuple[list[Entry], bool]:
     sweeps = comparison.groups_differing_only_in(entries, "reconstruction_weight")
     mode = BY_HAND
     if sweeps:
-        mode = st.radio("Compare", [SWEEP, BY_HAND], horizontal=True, key="zoo_mode")
+        mode = st.radio(
+            "Compare", [SWEEP, BY_HAND], horizontal=True, key="zoo_mode", bind=links.BIND
+        )
     if mode == SWEEP:
         index = st.selectbox(
             "Sweep",
@@ -80,6 +82,7 @@ def _choose(entries: list[Entry]) -> tuple[list[Entry], bool]:
                 sweeps[i][0].config, "reconstruction_weight"
             ),
             key="zoo_sweep",
+            bind=links.BIND,
         )
         st.caption(
             "The original project's figure: models that differ only in the weight on the "
@@ -206,7 +209,9 @@ for column, entry in _grid(chosen):
 st.caption("Each point is a test image's posterior mean, coloured by its class.")
 
 st.header("Distance from the origin and posterior radius, per class")
-quantity = QUANTITIES[st.radio("Show", list(QUANTITIES), horizontal=True, key="zoo_quantity")]
+quantity = QUANTITIES[
+    st.radio("Show", list(QUANTITIES), horizontal=True, key="zoo_quantity", bind=links.BIND)
+]
 for column, entry in _grid(chosen):
     with column:
         _distribution(entry, quantity, sweep)

@@ -24,6 +24,7 @@ CB_EXPLANATION = (
     "pixel value it expects: the CB mean lies closer to ½ than λ does (λ = 0.1 has mean 0.33), "
     "so λ looks crisp while the mean is the greyer image the model actually predicts."
 )
+SECOND_MODEL = "recon_second_model"  # its widget key and URL parameter (a model's key)
 ERROR_KINDS = {"absolute": "|x − x̂|", "signed": "signed x̂ − x"}
 ERROR_LEGENDS = {
     "absolute": "Black: exact; purple to yellow: ever larger errors (yellow: off by the full "
@@ -173,18 +174,21 @@ with option_column:
             format_func=ERROR_KINDS.get,
             horizontal=True,
             key="recon_error_kind",
+            bind=links.BIND,
         )
     second = None
-    if st.toggle("Compare with a second model", key="recon_compare"):
+    if st.toggle("Compare with a second model", key="recon_compare", bind=links.BIND):
         others = [
             e
             for e in cache.list_entries()
             if e.key != entry.key and e.config.dataset == entry.config.dataset
         ]
         if others:
-            second = model_picker(others, "Second model", "recon_second_model")
+            links.adopt_model(SECOND_MODEL, [e.key for e in others])
+            second = model_picker(others, "Second model", SECOND_MODEL)
         else:
             st.info("There is no other model for this dataset yet; train one on the Train page.")
+    links.publish(SECOND_MODEL, second.key if second is not None else None)
     cb_output = "sigmoid"
     if "cb" in {entry.config.loss, second.config.loss if second else None}:
         cb_output = st.radio(
@@ -192,6 +196,7 @@ with option_column:
             list(CB_OUTPUTS),
             format_func=CB_OUTPUTS.get,
             key="recon_cb_output",
+            bind=links.BIND,
         )
         st.caption(CB_EXPLANATION)
 
