@@ -27,12 +27,12 @@ def show_posterior(entry: Entry, mu: np.ndarray, logvar: np.ndarray, key: str) -
     samples = posterior.sample_posterior(mu, logvar, SAMPLES, seed=0)  # (S, D)
     sigma = np.exp(0.5 * np.asarray(logvar, np.float64))
     shown = ", ".join(f"{s:.2f}" for s in sigma) if len(sigma) <= 4 else f"mean {sigma.mean():.2f}"
-    st.markdown(
-        f"**Posterior q(z|x)**: σ {shown} (prior: 1) · KL to the prior "
-        f"**{posterior.kl_to_prior(mu, logvar):.1f}** nats"
-    )
     where = "" if len(mu) <= 2 else ", projected onto the plane of the scatter"
-    st.caption(f"1σ and 2σ ellipses, the prior's 1σ circle and {SAMPLES} samples{where}.")
+    st.markdown(  # one element, not a heading and a caption: a click sends each element
+        f"**Posterior q(z|x)**: σ {shown} (prior: 1) · KL to the prior "
+        f"**{posterior.kl_to_prior(mu, logvar):.1f}** nats  \n"
+        f":small[:gray[1σ and 2σ ellipses, the prior's 1σ circle and {SAMPLES} samples{where}.]]"
+    )
     st.plotly_chart(
         posterior.posterior_panel(mu, logvar, projection, samples, height=260),
         key=key,
