@@ -13,6 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import cache
+from dashboard.images import forget_parsed_image_urls
 from dashboard.settings import demo_mode
 from dashboard.sidebar import render_sidebar
 from jlml_core import memory
@@ -52,4 +53,5 @@ finally:
     # A whole-page run (a Generation or Reconstructions change) frees its pictures' buffers;
     # handing them back keeps the server's memory flat when a class changes controls together
     # (~0.2 ms when there is nothing to give back; Latent Explorer clicks rerun only a fragment).
+    forget_parsed_image_urls()
     memory.release_freed_memory()

@@ -233,7 +233,9 @@ def decoded_for(
     return _decoded(str(entry.path), entry_version(entry.path), codes, output)
 
 
-@st.cache_data(show_spinner=False, max_entries=96)  # bounded like `_decoded`
+# Bounded like `_decoded`, and small enough that a class's burst of 30 new seeds fills it at
+# once (96 entries kept growing memory for three bursts); the pictures all sessions share stay.
+@st.cache_data(show_spinner=False, max_entries=32)
 def png_data_url(image: np.ndarray, scale: int, compress_level: int) -> str:
     """jlml_core.images.png_data_url by the picture's content (hashing it: ~1 ms per MB).
 

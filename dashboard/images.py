@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Sequence
 
 import numpy as np
@@ -29,6 +30,19 @@ def png_data_url(image: np.ndarray, scale: int) -> str:
     if image.size * scale * scale >= CACHE_FROM_PIXELS:
         return cache.png_data_url(image, scale, COMPRESS_LEVEL)
     return encode_png_data_url(image, scale, COMPRESS_LEVEL)
+
+
+def forget_parsed_image_urls() -> None:
+    """Empty urllib's cache of parsed URLs, which holds our inline pictures.
+
+    st.image checks every picture's URL with urllib.parse.urlparse, whose cache (Python 3.11+)
+    keeps the last 128 URLs parsed together with their parts: a data URL and a copy of it.
+    With Generation's mosaics (60-400 KB each) a class changing seeds filled it by 4 MB per
+    burst of 30 changes, up to ~16 MB plus the holes it left in the heap (tracemalloc of the
+    server, machine C). Nothing gains from the cache here: each picture is parsed once.
+    """
+    if (clear := getattr(urllib.parse, "clear_cache", None)) is not None:  # undocumented
+        clear()
 
 
 def show_images(

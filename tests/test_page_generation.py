@@ -88,3 +88,17 @@ def test_higher_dimensional_model_explains_the_pca_plane_and_grids_respond(app_e
     mosaic = _image(at, "The plane through")
     at.number_input(key="gen_c").set_value(40).run()
     assert _image(at, "The plane through") != mosaic
+
+
+def test_a_page_run_leaves_no_picture_in_urllibs_url_cache(app_env: Path) -> None:
+    import urllib.parse
+
+    at = _page(_key(app_env, "vae"))
+    at.number_input(key="gen_seed").set_value(2).run()
+    assert not at.exception
+    picture = _image(at, "64 samples, seed 2")
+    assert len(picture) > 20_000  # an inline PNG mosaic, which st.image parses as a URL
+    # app.py empties the cache after each page run; without that it keeps the last 128 URLs
+    assert urllib.parse.urlsplit.cache_info().currsize == 0
+    urllib.parse.urlparse(picture)
+    assert urllib.parse.urlsplit.cache_info().currsize == 1  # the cache this test relies on
