@@ -177,7 +177,7 @@ def test_a_clamped_number_goes_back_into_the_link_to_this_view(app_env: Path) ->
 def test_reconstructions_open_with_the_linked_second_model_and_error_view(app_env: Path) -> None:
     vae, ae = entry_for(app_env, "vae"), entry_for(app_env, "ae")
     params = {"model": vae.key, "recon_compare": "true", "recon_second_model": ae.key,
-              "recon_show_error": "true", "recon_error_kind": "signed x̂ − x"}  # fmt: skip (its label)
+              "recon_show_error": "true", "recon_error_kind": "signed x̂ − x"}  # fmt: skip
     at = open_link("reconstructions", params)
     assert not at.exception
     assert at.selectbox(key="recon_second_model").value == ae.key
