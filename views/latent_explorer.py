@@ -51,7 +51,7 @@ def _show_digit(entry: Entry, row: int, codes: np.ndarray, output: latent.ImageO
         model, codes[row], test.images[row], entry.config.loss, output
     )
     loss_name = LOSS_NAMES.get(entry.config.loss, entry.config.loss)
-    # One element for both lines: every element is a message per click, ~0.5 ms of server CPU.
+    # One element for both lines: every element is one more message on every click.
     st.markdown(
         f"**Test digit #{row}** · class **{name}**  \n"
         f"Reconstruction loss ({loss_name}): **{loss:.1f}** nats"
@@ -84,11 +84,7 @@ def _show_position(
 
 
 def _show_empty_panel(entry: Entry, output: latent.ImageOutput) -> None:
-    """Before any click: what a click will do, shown with the plane's centre decoded.
-
-    The picture also makes the browser load its image element now rather than on the first
-    click: with 30 sessions that click was the slowest (32-39 ms of server CPU, 25 after it).
-    """
+    """Before any click: what a click will do, shown with the plane's centre decoded."""
     st.info(
         "Click a digit to see it beside its reconstruction, or click anywhere in the plane to "
         "decode that exact position."
