@@ -13,7 +13,10 @@ digit and a random place in the plane. For every click it records
   timed inside the page with `performance.now()` (a MutationObserver watches the image).
 
 and prints the median, 90th percentile and worst of both against the budgets (50 ms server,
-400 ms browser). About a minute on an idle laptop.
+400 ms browser). It also prints the server process's CPU per click, digit and place apart: its
+utime + stime from /proc over each click until the page is idle again, less what the idle
+server used over the same wall time (measured before the clicks). The clock ticks every 10 ms,
+so only sums over many clicks mean anything. About a minute on an idle laptop.
 """
 
 from __future__ import annotations
@@ -25,11 +28,13 @@ import random
 import re
 import statistics
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
 from bench.latent_probes import DETAIL, TARGETS_JS, panel_image_probe_js  # noqa: E402
+from bench.load_test import cpu_seconds  # noqa: E402
 from tools.screenshots import (  # noqa: E402
     VIEWPORT,
     StreamlitServer,
@@ -63,7 +68,28 @@ def summarise(values: list[float], budget: float) -> dict[str, float]:
             "median_over_budget": median / budget, "p90_over_budget": p90 / budget}  # fmt: skip
 
 
-def measure(base_url: str, clicks: int, seed: int) -> dict:
+WARM_UP_CLICKS = 4  # not counted: a model's first clicks fill its caches
+
+
+def idle_cpu_per_s(pid: int, seconds: float = 15.0) -> float:
+    """CPU seconds per second the server uses while nobody clicks."""
+    before = cpu_seconds(pid)
+    time.sleep(seconds)
+    return (cpu_seconds(pid) - before) / seconds
+
+
+def cpu_per_click(samples: list[dict], idle_per_s: float) -> dict[str, float]:
+    """Server CPU ms per click of each kind, the idle server's share of the wall time removed."""
+    result = {}
+    for kind in ("digit", "plane"):
+        done = [s for s in samples if s["shown"] == kind]
+        if done:
+            cpu = sum(s["server_cpu_s"] for s in done) - idle_per_s * sum(s["wall_s"] for s in done)
+            result[kind] = 1000 * cpu / len(done)
+    return result
+
+
+def measure(base_url: str, pid: int, clicks: int, seed: int) -> dict:
     """Click the Latent Explorer `clicks` times; returns per-click and summary numbers."""
     rng = random.Random(seed)
     samples = []
@@ -76,10 +102,12 @@ def measure(base_url: str, clicks: int, seed: int) -> dict:
         page.wait_for_function("() => document.querySelector('.js-plotly-plot')?._fullData")
         model = page.locator('[data-testid="stSidebar"] code').last.inner_text()  # entry folder
         page.evaluate(INSTRUMENT_JS)
-        for i in range(clicks):
+        idle_per_s = idle_cpu_per_s(pid)
+        for i in range(-WARM_UP_CLICKS, clicks):
             kind = "digit" if i % 2 == 0 else "plane"
             where = [rng.uniform(0.05, 0.95), rng.uniform(0.05, 0.95), rng.random()]
             target = page.evaluate(TARGETS_JS, where)[kind]
+            cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
             page.mouse.click(*target)
             try:
                 page.wait_for_function("() => window.__latency.t1 !== null", timeout=20_000)
@@ -88,16 +116,22 @@ def measure(base_url: str, clicks: int, seed: int) -> dict:
                 continue
             times = page.evaluate(TIMES_JS)
             wait_until_idle(page, quiet=0.3)
+            cpu, wall = cpu_seconds(pid) - cpu_before, time.monotonic() - wall_before
             text = page.inner_text(DETAIL)
             server = re.search(r"Updated in (\d+) ms", text)
             shown = "digit" if "Test digit" in text else "plane"
+            if i < 0:
+                continue
             samples.append({"aimed_at": kind, "shown": shown, **times,
-                            "server_ms": float(server.group(1)) if server else None})  # fmt: skip
+                            "server_ms": float(server.group(1)) if server else None,
+                            "server_cpu_s": cpu, "wall_s": wall})  # fmt: skip
     server = [s["server_ms"] for s in samples if s["server_ms"] is not None]
     browser_ms = [s["browser_ms"] for s in samples]
     return {
         "model": model.strip(),
         "clicks": samples,
+        "idle_server_cpu_ms_per_s": 1000 * idle_per_s,
+        "server_cpu_ms_per_click": cpu_per_click(samples, idle_per_s),
         "server_ms": summarise(server, BUDGET_MS["server"]) if server else None,
         "browser_ms": summarise(browser_ms, BUDGET_MS["browser"]) if browser_ms else None,
     }
@@ -124,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         env["OMP_NUM_THREADS"] = str(args.threads)
     load_before = os.getloadavg()[0]
     with StreamlitServer(env) as server:
-        result = measure(server.url, args.clicks, args.seed)
+        result = measure(server.url, server.process.pid, args.clicks, args.seed)
     result["threads"] = args.threads
     load_after = os.getloadavg()[0]
     result["load_average"] = [load_before, load_after]  # a busy machine is slower
@@ -143,6 +177,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:>10}: median {s['median']:6.0f}  p90 {s['p90']:6.0f}  max {s['max']:6.0f}"
               f"   budget {s['budget']:.0f} ms: median at {s['median_over_budget']:.0%},"
               f" p90 at {s['p90_over_budget']:.0%}")  # fmt: skip
+    cpu = result["server_cpu_ms_per_click"]
+    print(
+        "server CPU per click (idle "
+        f"{result['idle_server_cpu_ms_per_s']:.0f} ms/s removed): "
+        + ", ".join(f"{kind} {ms:.1f} ms" for kind, ms in cpu.items())
+    )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2))

@@ -5,8 +5,8 @@
 Times, per clicked test digit, in CPU milliseconds of this thread (`time.thread_time`, so a
 busy shared machine inflates it far less than wall time): the digit panel the page had
 before (decode the code, score the loss, two PNGs) and what a VAE's posterior adds (8 samples
-from q(z|x), the ellipse figure built and serialised as Streamlit does, the 8 decodes and
-their PNG strip). Prints medians and 90th percentiles.
+from q(z|x), their 8 decodes, and the one SVG picture that holds the ellipses and the decodes,
+as an inline data URL). Prints medians and 90th percentiles.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
 import numpy as np  # noqa: E402
-import plotly.io as pio  # noqa: E402
 import torch  # noqa: E402
 
 from jlml_core import checkpoints, latent, posterior, reconstruction, zoo  # noqa: E402
 from jlml_core.data import load_split  # noqa: E402
 from jlml_core.images import png_bytes  # noqa: E402
+from jlml_core.posterior_picture import posterior_svg, svg_data_url  # noqa: E402
 
 
 def _cpu_ms(work) -> float:
@@ -51,10 +51,8 @@ def main() -> int:
     def posterior_panel(row: int) -> None:
         mu, logvar = codes.mu[row], codes.logvar[row]
         samples = posterior.sample_posterior(mu, logvar, 8)
-        figure = posterior.posterior_panel(mu, logvar, projection, samples, height=260)
-        pio.to_json(figure.to_dict(), validate=False)  # what st.plotly_chart does with it
         decoded = latent.decode_points(model, samples)
-        png_bytes(latent.tile(decoded, 8, pad=2), 2)
+        svg_data_url(posterior_svg(mu, logvar, projection, samples, decoded))
 
     for work in (digit_panel, posterior_panel):  # warm up imports and caches
         work(int(rows[0]))

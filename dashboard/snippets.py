@@ -149,16 +149,19 @@ loss = reconstruction.per_image_loss(model, batch, entry.config.loss)[0]  # nats
     ),
     "posterior_panel": Snippet(
         _LOAD
-        + """from jlml_core import latent, posterior
+        + """from jlml_core import latent, latent_plots, posterior, posterior_picture
 
 encoding = latent.encode_images(model, test.images[[{row}]])  # a VAE's q(z|x) of digit {row}
 mu, logvar = encoding.mu[0], encoding.logvar[0]
 projection = latent.fit_projection(latent.encode_images(model, test.images).mu)
 samples = posterior.sample_posterior(mu, logvar, 8, seed=0)  # (8, D)
-figure = posterior.posterior_panel(mu, logvar, projection, samples)
+output = latent_plots.image_output_for(entry.config.loss)  # what the page shows
+decoded = latent.decode_points(model, samples, output)  # (8, 28, 28)
+picture = posterior_picture.posterior_svg(mu, logvar, projection, samples, decoded)
 kl = posterior.kl_to_prior(mu, logvar)  # nats
+# from IPython.display import SVG; SVG(picture)
 """,
-        "figure",
+        "picture",
         {"row": 0},
     ),
     "likelihood_scores": Snippet(

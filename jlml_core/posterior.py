@@ -191,64 +191,6 @@ def with_traces(figure: go.Figure, traces: Sequence[Trace]) -> go.Figure:
     return figure_of([*figure.data, *traces], layout)
 
 
-def posterior_panel(
-    mu: np.ndarray,
-    logvar: np.ndarray,
-    projection: Projection,
-    samples: np.ndarray | None = None,
-    height: int = 300,
-) -> go.Figure:
-    """A small figure of one posterior: its 1-sigma and 2-sigma ellipses, samples and the prior.
-
-    The view frames the posterior's 2-sigma ellipse. The prior N(0, I) is drawn as its 1-sigma
-    circle (a unit circle through an orthonormal projection), so a posterior as wide as the
-    prior (posterior collapse) is seen at once; a sharp one leaves only an arc of it in view.
-
-    Args:
-        mu, logvar: the posterior (D,) each.
-        projection: the page's plane.
-        samples: optional codes (S, D) drawn from the posterior, marked as small crosses.
-        height: figure height in pixels.
-    """
-    dim = len(mu)
-    prior_x, prior_y = posterior_ellipse(np.zeros(dim), np.zeros(dim), projection, 1.0)
-    traces: list[Trace] = [
-        dict(
-            type="scattergl", x=typed_array(prior_x), y=typed_array(prior_y), mode="lines",
-            name="prior N(0, I): 1σ", hoverinfo="skip",
-            line=dict(color="#888", width=1.5, dash="dot"),
-        )
-    ]  # fmt: skip
-    if samples is not None and len(samples):
-        points = projection.project(samples)
-        traces.append(
-            dict(
-                type="scattergl", x=typed_array(points[:, 0]), y=typed_array(points[:, 1]),
-                mode="markers+text", name="samples", hoverinfo="skip",
-                text=[str(i + 1) for i in range(len(points))], textposition="top center",
-                marker=dict(symbol="x-thin", size=9, line=dict(width=2, color="#e07b00")),
-            )
-        )  # fmt: skip
-    traces += posterior_traces(mu, logvar, projection, name="q(z|x)", color="#1f4fd6")
-    # Frame the 2-sigma ellipse (a well-trained posterior is tiny beside the prior), square.
-    x, y = posterior_ellipse(mu, logvar, projection, 2.0)
-    centre = np.array([x.max() + x.min(), y.max() + y.min()]) / 2
-    half = float(1.4 * max(x.max() - x.min(), y.max() - y.min(), 1e-3) / 2)
-    layout = dict(
-        template="none",  # Plotly's default template costs ~20 ms to copy into every figure
-        height=height,
-        margin=dict(l=10, r=10, t=10, b=10),
-        legend=dict(orientation="h", yanchor="top", y=-0.15),
-        showlegend=True,
-        xaxis=dict(range=[centre[0] - half, centre[0] + half], zeroline=False, gridcolor="#eee"),
-        yaxis=dict(
-            range=[centre[1] - half, centre[1] + half], scaleanchor="x", scaleratio=1,
-            zeroline=False, gridcolor="#eee",
-        ),
-    )  # fmt: skip
-    return figure_of(traces, layout)
-
-
 def kl_to_prior(mu: np.ndarray, logvar: np.ndarray) -> float:
     """KL(N(mu, diag(exp(logvar))) || N(0, I)) in nats (Kingma & Welling 2014, App. B)."""
     mu, logvar = np.asarray(mu, np.float64), np.asarray(logvar, np.float64)

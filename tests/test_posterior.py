@@ -13,7 +13,6 @@ from jlml_core.posterior import (
     ellipse_outlines,
     kl_to_prior,
     posterior_ellipse,
-    posterior_panel,
     posterior_traces,
     projected_covariance,
     sample_posterior,
@@ -109,21 +108,6 @@ def test_overlay_marks_the_code_with_two_ellipses_and_leaves_the_figure_alone() 
     go.Figure(combined.to_dict())  # unvalidated on the way in, valid all the same
 
 
-def test_the_panel_shows_prior_samples_and_both_ellipses() -> None:
-    projection = fit_projection(np.random.default_rng(0).standard_normal((100, 4)))
-    mu, logvar = np.ones(4), np.full(4, -2.0)
-    figure = posterior_panel(mu, logvar, projection, samples=sample_posterior(mu, logvar, 8))
-    names = [t.name for t in figure.data]
-    assert names == ["prior N(0, I): 1σ", "samples", "q(z|x): 1σ", "q(z|x): 2σ", "q(z|x)"]
-    go.Figure(figure.to_dict())  # built without validation: every property is still valid
-    assert len(from_typed_array(figure.data[1].x)) == 8 and figure.data[1].text[-1] == "8"
-    # the prior's 1-sigma outline through an orthonormal projection is a unit circle
-    prior = figure.data[0]
-    centre = projection.project(np.zeros((1, 4), np.float32))[0]
-    x, y = from_typed_array(prior.x), from_typed_array(prior.y)
-    np.testing.assert_allclose(np.hypot(x - centre[0], y - centre[1]), 1.0, rtol=1e-4)
-
-
 def test_kl_to_the_prior_matches_torch() -> None:
     import torch
     from torch.distributions import Normal, kl_divergence
@@ -134,15 +118,6 @@ def test_kl_to_the_prior_matches_torch() -> None:
     ).sum()
     assert kl_to_prior(mu, logvar) == pytest.approx(float(expected))
     assert kl_to_prior(np.zeros(4), np.zeros(4)) == 0.0
-
-
-def test_the_panel_frames_the_posterior_not_the_prior() -> None:
-    mu, logvar = np.array([3.0, -2.0]), np.log(np.array([0.01, 0.0025]))  # sigma 0.1, 0.05
-    layout = posterior_panel(mu, logvar, IDENTITY_2D).layout
-    (x0, x1), (y0, y1) = layout.xaxis.range, layout.yaxis.range
-    assert ((x0 + x1) / 2, (y0 + y1) / 2) == pytest.approx((3.0, -2.0), abs=1e-3)
-    assert x1 - x0 == pytest.approx(1.4 * 4 * 0.1, rel=1e-3)  # 2-sigma width with a margin
-    assert layout.yaxis.scaleanchor == "x"
 
 
 def test_overlays_wider_than_the_codes_widen_the_axes() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import plotly.graph_objects as go
@@ -11,6 +12,8 @@ import pytest
 from dashboard.snippets import SNIPPETS, config_arguments, render
 from jlml_core.checkpoints import CheckpointStore
 from jlml_core.config import TrainConfig
+
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 @pytest.fixture
@@ -28,6 +31,9 @@ def test_snippet_runs_and_gives_its_result(name: str, vae_key: str, tmp_path: Pa
     result = namespace[SNIPPETS[name].result]
     if isinstance(result, go.Figure):
         assert result.data, f"{name} drew an empty figure"
+    elif isinstance(result, str):  # a picture: a standalone SVG with its images inline
+        picture = ElementTree.fromstring(result)
+        assert picture.tag == f"{SVG}svg" and picture.find(f".//{SVG}image") is not None
     elif isinstance(result, list):  # a table: one dict per row
         assert result and all(isinstance(row, dict) and row for row in result)
     else:

@@ -11,7 +11,7 @@ import streamlit as st
 from dashboard import cache, links
 from dashboard.images import show_image, show_images
 from dashboard.neighbours import show_nearest_test_digits
-from dashboard.posterior_view import show_posterior
+from dashboard.posterior_view import posterior_summary, show_posterior
 from dashboard.settings import limits, public_error
 from dashboard.sidebar import require_entry
 from dashboard.snippets import show_code
@@ -51,18 +51,20 @@ def _show_digit(entry: Entry, row: int, codes: np.ndarray, output: latent.ImageO
         model, codes[row], test.images[row], entry.config.loss, output
     )
     loss_name = LOSS_NAMES.get(entry.config.loss, entry.config.loss)
-    # One element for both lines: every element is one more message on every click.
+    logvar = cache.encodings_for(entry).logvar  # a VAE's q(z|x); None for an AE
+    # One element for all lines: every element is one more message on every click.
     st.markdown(
         f"**Test digit #{row}** · class **{name}**  \n"
         f"Reconstruction loss ({loss_name}): **{loss:.1f}** nats"
+        + (f"  \n{posterior_summary(codes[row], logvar[row])}" if logvar is not None else "")
     )
     show_images(
         [original, decoded], ["original", "reconstruction"], scale=5,
         alts=[f"test digit #{row}, a {name}",
               f"reconstruction of the {name} by {entry.label}, {loss_name} {loss:.1f} nats"],
     )  # fmt: skip
-    if (logvar := cache.encodings_for(entry).logvar) is not None:  # a VAE: its q(z|x)
-        show_posterior(entry, codes[row], logvar[row], key="latent_posterior")
+    if logvar is not None:
+        show_posterior(entry, codes[row], logvar[row], with_summary=False)
         show_code("posterior_panel", entry.key, row=row)
 
 

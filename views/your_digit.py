@@ -77,7 +77,7 @@ def _show_result(entry: Entry, image: np.ndarray) -> None:
         if logvar is None:
             st.caption("An autoencoder encodes a digit to one point: there is no posterior.")
         else:
-            show_posterior(entry, mu, logvar, key="your_digit_posterior")
+            show_posterior(entry, mu, logvar)
         show_code("your_digit", entry.key)
     with right:
         projection = cache.projection_for(entry)
