@@ -29,6 +29,7 @@ LEFT_PX, TOP_PX, RIGHT_PX = 36, 8, 8  # room for the y tick labels; a little air
 TICKS_PX = 18  # the x tick labels' row under the plot
 LEGEND_ROW_PX = 16  # the legend under the tick labels: two columns of rows
 LEGEND_COLUMN_PX = 150
+EDGE_PX = 4  # the legend and the strip of decoded samples start this far from the left edge
 NUMBERS_PX = 14  # the sample numbers' row above the strip
 STRIP_PAD = 2  # pixels between decoded samples, in the digits' own pixels
 FRAME_MARGIN = 1.4  # the plot shows the 2-sigma ellipse's extent times this
@@ -231,23 +232,23 @@ def posterior_svg(
         f'stroke-width="1.5" data-mean="{cx:.2f},{cy:.2f}"/>'
     )
     legend_top = TOP_PX + PLOT_PX + TICKS_PX + LEGEND_ROW_PX / 2
-    parts += _legend(LEFT_PX - 28, legend_top, len(samples))
+    parts += _legend(EDGE_PX, legend_top, len(samples))
     height = legend_top + 2.5 * LEGEND_ROW_PX
     if len(decoded):
         strip = tile(decoded, len(decoded), pad=STRIP_PAD)  # (H, S * (W + pad) - pad)
-        strip_width = width - 8
+        strip_width = width - 2 * EDGE_PX
         scale = strip_width / strip.shape[1]
         strip_height = strip.shape[0] * scale
         top = height + NUMBERS_PX
-        cell = decoded.shape[2] + STRIP_PAD
+        cell, half = decoded.shape[2] + STRIP_PAD, decoded.shape[2] / 2  # in the digits' pixels
         numbers = "".join(
-            f'<text x="{4 + (i * cell + decoded.shape[2] / 2) * scale:.1f}" y="{top - 3:.1f}" '
+            f'<text x="{EDGE_PX + (i * cell + half) * scale:.1f}" y="{top - 3:.1f}" '
             f'text-anchor="middle" fill="{SAMPLE_COLOR}">{i + 1}</text>'
             for i in range(len(decoded))
         )
         png = base64.b64encode(png_bytes(strip, 1, compress_level=1)).decode("ascii")
         parts.append(
-            f'<g data-strip="decoded samples">{numbers}<image x="4" y="{top:.1f}" '
+            f'<g data-strip="decoded samples">{numbers}<image x="{EDGE_PX}" y="{top:.1f}" '
             f'width="{strip_width:.1f}" height="{strip_height:.1f}" preserveAspectRatio="none" '
             f'style="image-rendering:pixelated" href="data:image/png;base64,{png}"/></g>'
         )
