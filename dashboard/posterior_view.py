@@ -39,6 +39,7 @@ def show_posterior(
     samples = posterior.sample_posterior(mu, logvar, SAMPLES, seed=0)  # (S, D)
     output = latent_plots.image_output_for(entry.config.loss)
     decoded = latent.decode_points(cache.model_for(entry), samples, output)  # (S, H, W)
+    kl = posterior.kl_to_prior(mu, logvar)
     if with_summary:
         st.markdown(posterior_summary(mu, logvar))
     where = "" if len(mu) <= 2 else ", projected onto the plane of the scatter"
@@ -46,7 +47,6 @@ def show_posterior(
         svg_data_url(posterior_svg(mu, logvar, projection, samples, decoded)),
         caption=f"q(z|x) beside the prior{where}; samples 1–{SAMPLES} marked and decoded",
         alt=f"Posterior q(z|x) in the latent plane: 1σ and 2σ ellipses around its mean, the "
-        f"prior's 1σ circle and {SAMPLES} numbered samples; KL to the prior "
-        f"{posterior.kl_to_prior(mu, logvar):.1f} nats. Below, the {SAMPLES} samples decoded "
-        f"by {entry.label}.",
+        f"prior's 1σ circle and {SAMPLES} numbered samples; KL to the prior {kl:.1f} nats. "
+        f"Below, the {SAMPLES} samples decoded by {entry.label}.",
     )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .images import png_bytes
+from .images import png_data_url
 from .latent import Projection, tile
 from .posterior import posterior_ellipse
 
@@ -246,11 +246,11 @@ def posterior_svg(
             f'text-anchor="middle" fill="{SAMPLE_COLOR}">{i + 1}</text>'
             for i in range(len(decoded))
         )
-        png = base64.b64encode(png_bytes(strip, 1, compress_level=1)).decode("ascii")
+        strip_url = png_data_url(strip, 1, compress_level=1)
         parts.append(
             f'<g data-strip="decoded samples">{numbers}<image x="{EDGE_PX}" y="{top:.1f}" '
             f'width="{strip_width:.1f}" height="{strip_height:.1f}" preserveAspectRatio="none" '
-            f'style="image-rendering:pixelated" href="data:image/png;base64,{png}"/></g>'
+            f'style="image-rendering:pixelated" href="{strip_url}"/></g>'
         )
         height = top + strip_height + 4
     head = (
