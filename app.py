@@ -16,7 +16,7 @@ from dashboard import cache
 from dashboard.images import forget_parsed_image_urls
 from dashboard.settings import demo_mode
 from dashboard.sidebar import render_sidebar
-from jlml_core import memory
+from jlml_core.runtime import memory
 
 # Page files by absolute path: st.Page resolves relative ones against the entry script's folder,
 # and deploy/streamlit_app.py (the Community Cloud entry) runs this file from another folder.

@@ -19,9 +19,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's jlml_core
 
-from jlml_core.precision import bf16_supported
-from jlml_core.train import Progress, fit
-from jlml_core.zoo import DEFAULT_MODEL, ZOO, machine_description
+from jlml_core.jobs.zoo_build import machine_description
+from jlml_core.runtime.precision import bf16_supported
+from jlml_core.store.zoo import DEFAULT_MODEL, ZOO
+from jlml_core.training.train import Progress, fit
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -21,9 +21,12 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from dashboard.settings import DEMO_LIMITS, LAPTOP_LIMITS, Limits  # noqa: E402
-from jlml_core import checkpoints, latent, latent_plots, loss_plots, reconstruction  # noqa: E402
-from jlml_core.data import load_split  # noqa: E402
-from jlml_core.images import png_bytes  # noqa: E402
+from jlml_core.data.datasets import load_split  # noqa: E402
+from jlml_core.figures import latent_scatter as latent_plots
+from jlml_core.figures import loss_curves as loss_plots
+from jlml_core.figures.images import png_bytes  # noqa: E402
+from jlml_core.inference import latent, reconstruction
+from jlml_core.store import checkpoints  # noqa: E402
 
 MODELS = ("vae-cnn_deep-z2", "vae-cnn_shallow-z16-bce")  # slowest decoder; widest code
 
@@ -66,9 +69,9 @@ def controls(model, test, codes: np.ndarray, limits: Limits) -> dict[str, Callab
 
     def manifold() -> object:
         points = projection.project(codes)
-        x_range, y_range = latent_plots.plane_extent(points)
+        x_range, y_range = plane.plane_extent(points)
         n = limits.manifold_digits
-        background = latent_plots.manifold_image(model, projection, x_range, y_range, n)
+        background = plane.manifold_image(model, projection, x_range, y_range, n)
         return latent_plots.latent_scatter(
             points, test.labels.numpy(), test.class_names, x_range, y_range, background=background
         ).to_json()

@@ -22,11 +22,11 @@ import time
 
 import torch
 
-from jlml_core import calibration
-from jlml_core.checkpoints import CheckpointStore
 from jlml_core.config import TrainConfig
-from jlml_core.data import load_split
-from jlml_core.train import fit
+from jlml_core.data.datasets import load_split
+from jlml_core.store.checkpoints import CheckpointStore
+from jlml_core.training import calibration
+from jlml_core.training.train import fit
 
 
 def main() -> None:

@@ -21,10 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from jlml_core import checkpoints, latent, posterior, reconstruction, zoo  # noqa: E402
-from jlml_core.data import load_split  # noqa: E402
-from jlml_core.images import png_bytes  # noqa: E402
-from jlml_core.posterior_picture import posterior_svg, svg_data_url  # noqa: E402
+from jlml_core.data.datasets import load_split  # noqa: E402
+from jlml_core.figures.images import png_bytes  # noqa: E402
+from jlml_core.figures.posterior_picture import posterior_svg, svg_data_url  # noqa: E402
+from jlml_core.inference import latent, posterior, reconstruction
+from jlml_core.store import checkpoints, zoo  # noqa: E402
 
 
 def _cpu_ms(work) -> float:

@@ -30,14 +30,15 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's jlml_core
 import torch.nn.functional as F
 
-from jlml_core import latent
 from jlml_core.config import TrainConfig
-from jlml_core.data import load_split
-from jlml_core.layers import to_stock_layers
-from jlml_core.models import build_model
-from jlml_core.precision import bf16_supported
-from jlml_core.train import make_optimizer, train_one_epoch, uses_channels_last
-from jlml_core.zoo import machine_description
+from jlml_core.data.batches import uses_channels_last
+from jlml_core.data.datasets import load_split
+from jlml_core.inference import latent
+from jlml_core.jobs.zoo_build import machine_description
+from jlml_core.nn.layers import to_stock_layers
+from jlml_core.nn.models import build_model
+from jlml_core.runtime.precision import bf16_supported
+from jlml_core.training.train import make_optimizer, train_one_epoch
 
 ROOT = Path(__file__).resolve().parent.parent
 

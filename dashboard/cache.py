@@ -18,23 +18,26 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from jlml_core import (
-    calibration,
-    checkpoints,
+from jlml_core.analysis import likelihood as likelihood_comparison
+from jlml_core.config import TrainConfig
+from jlml_core.data.datasets import DataError, ImageDataset, load_split
+from jlml_core.figures import (
     diagram,
     images,
-    latent,
-    latent_plots,
-    latent_replay,
-    likelihood_comparison,
-    memory,
-    posterior,
-    reconstruction,
+    posterior_traces,
 )
-from jlml_core.config import TrainConfig
-from jlml_core.data import DataError, ImageDataset, load_split
-from jlml_core.latent_history import LatentHistory
-from jlml_core.models import Autoencoder
+from jlml_core.figures import (
+    latent_scatter as latent_plots,
+)
+from jlml_core.figures import (
+    replay as latent_replay,
+)
+from jlml_core.inference import latent, plane, reconstruction
+from jlml_core.nn.models import Autoencoder
+from jlml_core.runtime import memory
+from jlml_core.store import checkpoints
+from jlml_core.training import calibration
+from jlml_core.training.latent_history import LatentHistory
 
 from .compute import heavy_compute
 
@@ -237,7 +240,7 @@ def decoded_for(
 # once (96 entries kept growing memory for three bursts); the pictures all sessions share stay.
 @st.cache_data(show_spinner=False, max_entries=32)
 def png_data_url(image: np.ndarray, scale: int, compress_level: int) -> str:
-    """jlml_core.images.png_data_url by the picture's content (hashing it: ~1 ms per MB).
+    """jlml_core.figures.images.png_data_url by the picture's content (hashing it: ~1 ms per MB).
 
     Encoding a mosaic enlarged to ~900 px allocates several MB, like a decode: it takes a slot.
     """
@@ -289,12 +292,12 @@ def first_reconstructions_for(
 def _latent_figure(path: str, version: float, dataset: str, output: str, background_digits: int):
     projection = _projection(path, version, dataset)
     points = _projected(path, version, dataset)  # (N, 2)
-    x_range, y_range = latent_plots.plane_extent(points)
+    x_range, y_range = plane.plane_extent(points)
     background = None
     if background_digits > 0:
         model = load_model(path, version)
         with heavy_compute():
-            background = latent_plots.manifold_image(
+            background = plane.manifold_image(
                 model, projection, x_range, y_range, background_digits, output
             )
     data = test_set(dataset)
@@ -315,7 +318,7 @@ def _latent_figure(path: str, version: float, dataset: str, output: str, backgro
 def _decoded_centre(path: str, version: float, dataset: str, output: str) -> np.ndarray:
     model, projection = load_model(path, version), _projection(path, version, dataset)
     with heavy_compute():
-        return latent_plots.decode_position(model, projection, 0.0, 0.0, output)[1]
+        return plane.decode_position(model, projection, 0.0, 0.0, output)[1]
 
 
 def decoded_centre_for(
@@ -335,7 +338,7 @@ def latent_figure_for(entry: checkpoints.Entry, background_digits: int = 0):
     browser keeps the chart (and its selection) instead of redrawing it.
     """
     config = entry.config
-    output = latent_plots.image_output_for(config.loss)
+    output = plane.image_output_for(config.loss)
     return _latent_figure(
         str(entry.path), entry_version(entry.path), config.dataset, output, background_digits
     )
@@ -353,8 +356,9 @@ def _posterior_figure(
     encodings = _test_encodings(path, version, dataset)
     rows = reconstruction.pick_random(len(encodings.mu), count, seed=0)  # the same every time
     logvar = None if encodings.logvar is None else encodings.logvar[rows]
-    cloud = posterior.cloud_trace(encodings.mu[rows], logvar, _projection(path, version, dataset))
-    return sent_unchanged(posterior.with_traces(figure, [cloud]))
+    projection = _projection(path, version, dataset)
+    cloud = posterior_traces.cloud_trace(encodings.mu[rows], logvar, projection)
+    return sent_unchanged(posterior_traces.with_traces(figure, [cloud]))
 
 
 def posterior_figure_for(
@@ -366,7 +370,7 @@ def posterior_figure_for(
     object. An autoencoder's "posteriors" are its codes, drawn as rings.
     """
     config = entry.config
-    output = latent_plots.image_output_for(config.loss)
+    output = plane.image_output_for(config.loss)
     return _posterior_figure(
         str(entry.path), entry_version(entry.path), config.dataset, output, background_digits, count
     )
@@ -456,14 +460,14 @@ def shown_image_errors_for(
 
 @st.cache_resource(show_spinner="Loading the digit classifier…")
 def _digit_classifier():
-    from jlml_core import classifier  # deferred: only the sample scores need it
+    from jlml_core.analysis import classifier  # deferred: only the sample scores need it
 
     return classifier.load_classifier()
 
 
 @st.cache_data(show_spinner="Scoring 10,000 samples shown as the mean…", max_entries=16)
 def _mean_sample_quality(path: str, version: float, dataset: str) -> tuple[float, float]:
-    from jlml_core import evaluation  # deferred: heavy, and only this button needs it
+    from jlml_core.analysis import evaluation  # deferred: heavy, and only this button needs it
 
     return evaluation.sample_quality(
         load_model(path, version), test_set(dataset), _digit_classifier(), output="cb_mean"
@@ -475,7 +479,7 @@ def mean_sample_quality_for(entry: checkpoints.Entry) -> tuple[float, float]:
     shown as the distribution's mean (10,000 samples, seed 0, as `evaluate` scores λ).
 
     Raises:
-        jlml_core.classifier.ClassifierError: the shipped classifier is missing.
+        jlml_core.analysis.classifier.ClassifierError: the shipped classifier is missing.
     """
     return _mean_sample_quality(str(entry.path), entry_version(entry.path), entry.config.dataset)
 
@@ -492,7 +496,7 @@ def latent_history_for(entry: checkpoints.Entry) -> LatentHistory | None:
     """The codes recorded while a model trained (None if none were); never mutated.
 
     Raises:
-        jlml_core.checkpoints.CheckpointError: the recording is damaged.
+        jlml_core.store.checkpoints.CheckpointError: the recording is damaged.
     """
     if not latent_replay.has_latent_history(entry.path):
         return None

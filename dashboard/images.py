@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from jlml_core.images import png_data_url as encode_png_data_url
+from jlml_core.figures.images import png_data_url as encode_png_data_url
 
 from . import cache
 

@@ -6,7 +6,7 @@ and a default value is left out. Streamlit drops an unknown option and resets an
 number to the widget's default; `clamp_param`, called just before a number widget, clamps it
 into the widget's range instead. The model and the Latent Explorer's clicked digit or place are
 not widgets: `incoming` reads them when a link brings a new value, `publish` writes them back.
-Everything from the URL goes through the strict parsers of `jlml_core.links`.
+Everything from the URL goes through the strict parsers of `dashboard.inputs`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from collections.abc import Collection
 import numpy as np
 import streamlit as st
 
-from jlml_core import latent_plots
-from jlml_core.links import (
+from dashboard import inputs
+from dashboard.inputs import (
     format_point,
     parse_float,
     parse_int,
@@ -25,6 +25,7 @@ from jlml_core.links import (
     parse_point,
     view_url,
 )
+from jlml_core.inference import plane
 
 BIND = "query-params"  # for a widget's bind= argument
 MODEL = "model"  # the sidebar's model, as its 12-hex-digit config key
@@ -91,21 +92,21 @@ def requested_model(known: Collection[str]) -> str | None:
     return key
 
 
-def linked_click(points: np.ndarray) -> latent_plots.Click | None:
+def linked_click(points: np.ndarray) -> inputs.Click | None:
     """The test digit or place a newly opened link clicks in the plane of `points` (N, 2).
 
     A row is clamped to the test set, a place into the plotted extent.
     """
     if (row := parse_int(incoming(DIGIT), 0, len(points) - 1)) is not None:
         x, y = points[row]
-        return latent_plots.Click("digit", row, float(x), float(y))
-    x_range, y_range = latent_plots.plane_extent(points)
+        return inputs.Click("digit", row, float(x), float(y))
+    x_range, y_range = plane.plane_extent(points)
     if (place := parse_point(incoming(PLACE), x_range, y_range)) is not None:
-        return latent_plots.Click("plane", None, *place)
+        return inputs.Click("plane", None, *place)
     return None
 
 
-def publish_click(click: latent_plots.Click | None) -> None:
+def publish_click(click: inputs.Click | None) -> None:
     """Put the current click into the URL: its test digit's row, or the exact place decoded."""
     digit = click is not None and click.kind == "digit"
     publish(DIGIT, str(click.row) if digit else None)

@@ -16,11 +16,14 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from jlml_core import calibration, comparison, latent_history_plots, loss_plots
-from jlml_core.calibration import Throughput
+from jlml_core.analysis import comparison
 from jlml_core.config import TrainConfig
-from jlml_core.latent_history import LatentSnapshot
-from jlml_core.train import Progress
+from jlml_core.figures import history_scatter as latent_history_plots
+from jlml_core.figures import loss_curves as loss_plots
+from jlml_core.training import calibration
+from jlml_core.training.calibration import Throughput
+from jlml_core.training.latent_history import LatentSnapshot
+from jlml_core.training.train import Progress
 
 
 def snapshot_title(snapshot: LatentSnapshot) -> str:

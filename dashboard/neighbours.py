@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from jlml_core import latent
-from jlml_core.checkpoints import Entry
+from jlml_core.inference import latent
+from jlml_core.store.checkpoints import Entry
 
 from . import cache
 from .images import show_images

@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from jlml_core import latent, latent_plots, posterior
-from jlml_core.checkpoints import Entry
-from jlml_core.posterior_picture import posterior_svg, svg_data_url
+from jlml_core.figures.posterior_picture import posterior_svg, svg_data_url
+from jlml_core.inference import latent, plane, posterior
+from jlml_core.store.checkpoints import Entry
 
 from . import cache
 
@@ -30,14 +30,14 @@ def show_posterior(
 ) -> None:
     """The posterior N(mu, diag(exp(logvar))) of one image: its summary line and one picture.
 
-    The picture (jlml_core.posterior_picture) holds the ellipses, the samples and their decodes:
+    The picture (`figures.posterior_picture`) holds the ellipses, the samples and their decodes:
     on the Latent Explorer it is redrawn with every click, and each element is one more message,
     so that page writes the summary into its own heading (`with_summary=False`). The picture
     sits in the panel, not on the big scatter, so the 10,000-point chart is not redrawn.
     """
     projection = cache.projection_for(entry)
     samples = posterior.sample_posterior(mu, logvar, SAMPLES, seed=0)  # (S, D)
-    output = latent_plots.image_output_for(entry.config.loss)
+    output = plane.image_output_for(entry.config.loss)
     decoded = latent.decode_points(cache.model_for(entry), samples, output)  # (S, H, W)
     kl = posterior.kl_to_prior(mu, logvar)
     if with_summary:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from jlml_core.checkpoints import Entry
-from jlml_core.zoo import DEFAULT_MODEL, ZOO
+from jlml_core.store.checkpoints import Entry
+from jlml_core.store.zoo import DEFAULT_MODEL, ZOO
 
 from . import cache, links
 

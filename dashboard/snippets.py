@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 _LOAD = """\
-from jlml_core import checkpoints
+from jlml_core.store import checkpoints
 from jlml_core.data import load_split
 
 entry = checkpoints.find_entry("{key}")  # the model shown on the page
@@ -48,13 +48,14 @@ class Snippet:
 SNIPPETS: dict[str, Snippet] = {
     "latent_scatter": Snippet(
         _LOAD
-        + """from jlml_core import latent, latent_plots
+        + """from jlml_core.figures import latent_scatter
+from jlml_core.inference import latent, plane
 
 codes = latent.encode_images(model, test.images).mu  # (N, D) posterior means
 projection = latent.fit_projection(codes)  # PCA to a plane; the identity for D = 2
 points = projection.project(codes)  # (N, 2)
-x_range, y_range = latent_plots.plane_extent(points)
-figure = latent_plots.latent_scatter(
+x_range, y_range = plane.plane_extent(points)
+figure = latent_scatter.latent_scatter(
     points, test.labels.numpy(), test.class_names, x_range, y_range
 )
 # figure.show()
@@ -63,10 +64,10 @@ figure = latent_plots.latent_scatter(
     ),
     "decode_position": Snippet(
         _LOAD
-        + """from jlml_core import latent, latent_plots
+        + """from jlml_core.inference import latent, plane
 
 projection = latent.fit_projection(latent.encode_images(model, test.images).mu)
-code, image = latent_plots.decode_position(model, projection, x={x}, y={y})
+code, image = plane.decode_position(model, projection, x={x}, y={y})
 # image: (28, 28) in [0, 1]; plt.imshow(image, cmap="gray_r")
 """,
         "image",
@@ -74,7 +75,7 @@ code, image = latent_plots.decode_position(model, projection, x={x}, y={y})
     ),
     "reconstructions": Snippet(
         _LOAD
-        + """from jlml_core import latent, reconstruction
+        + """from jlml_core.inference import latent, reconstruction
 
 rows = {rows}
 images = test.images[rows]  # uint8 (N, 28, 28)
@@ -86,7 +87,7 @@ losses = reconstruction.per_image_loss(model, images, entry.config.loss)  # nats
     ),
     "prior_samples": Snippet(
         _LOAD
-        + """from jlml_core import latent
+        + """from jlml_core.inference import latent
 
 z = latent.sample_prior({count}, model.latent_dim, seed={seed}, temperature={temperature})
 images = latent.decode_points(model, z)  # ({count}, 28, 28) in [0, 1]
@@ -97,7 +98,7 @@ mosaic = latent.tile(images, columns={columns})
     ),
     "interpolation": Snippet(
         _LOAD
-        + """from jlml_core import latent
+        + """from jlml_core.inference import latent
 
 codes = latent.encode_images(model, test.images[[{start}, {end}]]).mu  # (2, D)
 path = latent.interpolate(codes[0], codes[1], steps={steps}, method="{method}")
@@ -108,16 +109,16 @@ strip = latent.tile(latent.decode_points(model, path), columns={steps})
     ),
     "training_curves": Snippet(
         _LOAD
-        + """from jlml_core import loss_plots
+        + """from jlml_core.figures import loss_curves
 
 history = checkpoints.read_history(entry.path)  # one record per epoch
-figure = loss_plots.training_curves_figure({{entry.label: history}})
+figure = loss_curves.training_curves_figure({{entry.label: history}})
 """,
         "figure",
     ),
     "architecture": Snippet(
         _LOAD
-        + """from jlml_core import diagram
+        + """from jlml_core.figures import diagram
 
 config = entry.config
 stages = diagram.architecture_stages(
@@ -134,7 +135,8 @@ figure = diagram.autoencoder_diagram(stages, config.latent_dim, config.is_variat
 import torch
 from PIL import Image
 
-from jlml_core import digit_input, latent, reconstruction
+from jlml_core.data import digit_input
+from jlml_core.inference import latent, reconstruction
 
 # Stand-in for your picture: test digit 0 drawn dark on light, as on paper.
 buffer = io.BytesIO()
@@ -149,13 +151,14 @@ loss = reconstruction.per_image_loss(model, batch, entry.config.loss)[0]  # nats
     ),
     "posterior_panel": Snippet(
         _LOAD
-        + """from jlml_core import latent, latent_plots, posterior, posterior_picture
+        + """from jlml_core.figures import posterior_picture
+from jlml_core.inference import latent, plane, posterior
 
 encoding = latent.encode_images(model, test.images[[{row}]])  # a VAE's q(z|x) of digit {row}
 mu, logvar = encoding.mu[0], encoding.logvar[0]
 projection = latent.fit_projection(latent.encode_images(model, test.images).mu)
 samples = posterior.sample_posterior(mu, logvar, 8, seed=0)  # (8, D)
-output = latent_plots.image_output_for(entry.config.loss)  # what the page shows
+output = plane.image_output_for(entry.config.loss)  # what the page shows
 decoded = latent.decode_points(model, samples, output)  # (8, 28, 28)
 picture = posterior_picture.posterior_svg(mu, logvar, projection, samples, decoded)
 kl = posterior.kl_to_prior(mu, logvar)  # nats
@@ -166,7 +169,7 @@ kl = posterior.kl_to_prior(mu, logvar)  # nats
     ),
     "likelihood_scores": Snippet(
         _LOAD
-        + """from jlml_core import likelihood_comparison as lc
+        + """from jlml_core.analysis import likelihood as lc
 
 outputs = lc.outputs_for(entry.config.loss)  # λ, and the mean for a continuous Bernoulli
 errors = lc.shown_image_errors(model, test.images, outputs)
@@ -177,34 +180,35 @@ table = lc.scores_table(lc.shown_scores(entry, errors))  # one row per way of sh
     ),
     "latent_replay": Snippet(
         _LOAD
-        + """from jlml_core import latent_replay
+        + """from jlml_core.figures import replay
 
 history = checkpoints.read_latent_history(entry.path)  # codes recorded while it trained
-plane = latent_replay.replay_plane(history)
-figure = latent_replay.snapshot_figure(history, plane, {index}, test.class_names)
-# animation = latent_replay.history_animation(history, test.class_names)
+plane = replay.replay_plane(history)
+figure = replay.snapshot_figure(history, plane, {index}, test.class_names)
+# animation = replay.history_animation(history, test.class_names)
 """,
         "figure",
         {"index": -1},
     ),
     "loss_curves": Snippet(
-        """from jlml_core import loss_plots
+        """from jlml_core.figures import loss_curves
 
 # BCE and continuous-Bernoulli loss of each pixel value x against the prediction
-figure = loss_plots.loss_curves_figure({pixels})
+figure = loss_curves.loss_curves_figure({pixels})
 """,
         "figure",
         {"pixels": [0.0, 0.5, 1.0]},
     ),
     "train": Snippet(
-        """from jlml_core import checkpoints, loss_plots
-from jlml_core.config import TrainConfig
-from jlml_core.train import fit
+        """from jlml_core.config import TrainConfig
+from jlml_core.figures import loss_curves
+from jlml_core.store import checkpoints
+from jlml_core.training.train import fit
 
 config = TrainConfig({arguments})
 result = fit(config)  # result.model, result.history, result.metrics
 checkpoints.CheckpointStore({store}).save(config, result)
-figure = loss_plots.training_curves_figure({{"new model": result.history}})
+figure = loss_curves.training_curves_figure({{"new model": result.history}})
 """,
         "figure",
         {

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from jlml_core import comparison
-from jlml_core.checkpoints import Entry
+from jlml_core.analysis import comparison
+from jlml_core.store.checkpoints import Entry
 
 
 def show_metrics_table(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from jlml_core import latent_replay
-from jlml_core.checkpoints import CheckpointError, Entry
-from jlml_core.data import CLASS_NAMES
+from jlml_core.data.datasets import CLASS_NAMES
+from jlml_core.figures import replay as latent_replay
+from jlml_core.store.checkpoints import CheckpointError, Entry
 
 from . import cache
 from .sidebar import current_entry, model_picker

@@ -18,8 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn, get_args
 
-from . import architectures, checkpoints
-from .config import (
+from jlml_core.config import (
     ConfigError,
     LossReduction,
     ModelKind,
@@ -29,8 +28,10 @@ from .config import (
     TrainConfig,
     WeightInit,
 )
-from .data import DataError, load_split, resolve_dataset_dir
-from .train import Progress
+from jlml_core.data.datasets import DataError, load_split, resolve_dataset_dir
+from jlml_core.nn import architectures
+from jlml_core.store import checkpoints
+from jlml_core.training.train import Progress
 
 EXIT_USAGE = 2
 # Importance samples per test image in reported metrics (the zoo uses the same).
@@ -300,7 +301,7 @@ def resolve_entry(args: argparse.Namespace) -> checkpoints.Entry:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluation import evaluate_model
+    from jlml_core.analysis.evaluation import evaluate_model
 
     entry = resolve_entry(args)
     model = checkpoints.load_model(entry.path)
@@ -318,8 +319,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from . import latent
-    from .images import save_png
+    from jlml_core.figures.images import save_png
+    from jlml_core.inference import latent
 
     entry = resolve_entry(args)
     model = checkpoints.load_model(entry.path)
@@ -348,7 +349,8 @@ def _interleave_rows(originals, reconstructions, columns: int):
 
 
 def cmd_zoo(args: argparse.Namespace) -> int:
-    from .zoo import build_zoo, manifest_table, read_manifest
+    from jlml_core.jobs.zoo_build import build_zoo, manifest_table
+    from jlml_core.store.zoo import read_manifest
 
     if args.table:
         print(manifest_table(read_manifest(args.out)))
@@ -367,7 +369,7 @@ def cmd_zoo(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from . import sweep
+    from jlml_core.jobs import sweep
 
     given = {
         name: sweep.parse_values(name, text)
@@ -397,7 +399,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _add_ray_arguments(parser: argparse.ArgumentParser) -> None:
-    from .runner import TRANSFERS
+    from jlml_core.jobs.runner import TRANSFERS
 
     parser.add_argument(
         "--ray",
@@ -418,7 +420,7 @@ def _add_ray_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
-    from . import sweep
+    from jlml_core.jobs import sweep
 
     group = parser.add_argument_group(
         "config fields (comma-separated values sweep a field; one value fixes it)"
@@ -436,14 +438,14 @@ def _add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_classifier(args: argparse.Namespace) -> int:
-    from .classifier import build_and_save_classifier
+    from jlml_core.analysis.classifier import build_and_save_classifier
 
     print(f"wrote {build_and_save_classifier(epochs=args.epochs, seed=args.seed)}")
     return 0
 
 
 def cmd_download(args: argparse.Namespace) -> int:
-    from .data import download_with_torchvision
+    from jlml_core.data.datasets import download_with_torchvision
 
     print(f"downloaded to {download_with_torchvision(args.dataset)}")
     return 0

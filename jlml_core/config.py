@@ -11,6 +11,7 @@ import functools
 import hashlib
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, get_args
 
 ModelKind = Literal["ae", "vae"]
@@ -21,6 +22,8 @@ WeightInit = Literal["pytorch", "glorot"]
 Precision = Literal["auto", "fp32", "bf16"]
 
 MAX_LATENT_DIM = 256
+# The project folder: the shipped data (data/) and model zoo (checkpoints/) live in it.
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 # Fields added after checkpoints were cached, with the default that `to_dict` leaves out.
@@ -58,7 +61,7 @@ class TrainConfig:
             zero biases).
         precision: arithmetic of the training step: "bf16" autocast (weights stay fp32),
             "fp32", or "auto": bf16 where the CPU has bf16 instructions, else fp32
-            (`jlml_core.precision`). Evaluation is always fp32.
+            (`jlml_core.runtime.precision`). Evaluation is always fp32.
     """
 
     dataset: str = "mnist"

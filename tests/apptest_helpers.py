@@ -7,7 +7,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from dashboard import cache
-from jlml_core.checkpoints import CheckpointStore, Entry
+from jlml_core.store.checkpoints import CheckpointStore, Entry
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from jlml_core.checkpoints import CheckpointStore
 from jlml_core.config import TrainConfig
-from jlml_core.train import fit
+from jlml_core.store.checkpoints import CheckpointStore
+from jlml_core.training.train import fit
 
 ROOT = Path(__file__).resolve().parent.parent
 

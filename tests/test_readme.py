@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from jlml_core import architectures
-from jlml_core.checkpoints import CheckpointStore
+from jlml_core.nn import architectures
+from jlml_core.store.checkpoints import CheckpointStore
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,9 +10,9 @@ from dashboard.images import show_image
 from dashboard.settings import limits, public_error
 from dashboard.sidebar import require_entry
 from dashboard.snippets import show_code
-from jlml_core import latent
-from jlml_core.checkpoints import CheckpointError
-from jlml_core.data import DataError
+from jlml_core.data.datasets import DataError
+from jlml_core.inference import latent
+from jlml_core.store.checkpoints import CheckpointError
 
 # Pictures are enlarged by whole multiples (crisp pixels) to at least this many px; the browser
 # then fits them to their column.

@@ -10,11 +10,11 @@ from dashboard import cache
 from dashboard.settings import demo_mode, public_error
 from dashboard.sidebar import current_entry
 from dashboard.snippets import show_code
-from jlml_core import checkpoints
 from jlml_core.config import TrainConfig
-from jlml_core.data import DataError
-from jlml_core.models import DEFAULT_IMAGE_SHAPE
-from jlml_core.train import Progress
+from jlml_core.data.datasets import DataError
+from jlml_core.nn.models import DEFAULT_IMAGE_SHAPE
+from jlml_core.store import checkpoints
+from jlml_core.training.train import Progress
 
 # TrainConfig() is the default model (cnn_shallow VAE, z = 2, BCE, 5 epochs): recognisable
 # digits in about two minutes on a 2-core laptop CPU.

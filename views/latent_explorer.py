@@ -8,16 +8,17 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
-from dashboard import cache, links
+from dashboard import cache, inputs, links
 from dashboard.images import show_image, show_images
 from dashboard.neighbours import show_nearest_test_digits
 from dashboard.posterior_view import posterior_summary, show_posterior
 from dashboard.settings import limits, public_error
 from dashboard.sidebar import require_entry
 from dashboard.snippets import show_code
-from jlml_core import latent, latent_plots, reconstruction
-from jlml_core.checkpoints import CheckpointError, Entry
-from jlml_core.data import DataError
+from jlml_core.data.datasets import DataError
+from jlml_core.figures import latent_scatter as latent_plots
+from jlml_core.inference import latent, plane, reconstruction
+from jlml_core.store.checkpoints import CheckpointError, Entry
 
 NEIGHBOURS = 8
 SCATTER_KEY = "latent_scatter"
@@ -68,12 +69,10 @@ def _show_digit(entry: Entry, row: int, codes: np.ndarray, output: latent.ImageO
         show_code("posterior_panel", entry.key, row=row)
 
 
-def _show_position(
-    entry: Entry, click: latent_plots.Click, output: latent.ImageOutput
-) -> np.ndarray:
+def _show_position(entry: Entry, click: inputs.Click, output: latent.ImageOutput) -> np.ndarray:
     """A clicked place in the plane: its decoded image. Returns the code that was decoded."""
     model = cache.model_for(entry)
-    code, image = latent_plots.decode_position(
+    code, image = plane.decode_position(
         model, cache.projection_for(entry), click.x, click.y, output
     )
     st.markdown(f"**Decoded position** ({click.x:.2f}, {click.y:.2f})")
@@ -108,7 +107,7 @@ def _show_neighbours(entry: Entry, code: np.ndarray, skip: int | None) -> None:
 def _remember_selection(entry_key: str) -> None:
     """on_select: keep what the plot click chose (a cleared selection keeps the last one)."""
     st.session_state[STARTED_KEY] = time.perf_counter()
-    click = latent_plots.click_from_selection(st.session_state[SCATTER_KEY].selection)
+    click = inputs.click_from_selection(st.session_state[SCATTER_KEY].selection)
     if click is not None:
         st.session_state[CLICK_KEY] = (entry_key, click)
 
@@ -119,11 +118,11 @@ def _remember_row(entry_key: str, points: np.ndarray) -> None:
     row = st.session_state[ROW_KEY]
     if row is not None and 0 <= row < len(points):
         x, y = points[int(row)]
-        click = latent_plots.Click("digit", int(row), float(x), float(y))
+        click = inputs.Click("digit", int(row), float(x), float(y))
         st.session_state[CLICK_KEY] = (entry_key, click)
 
 
-def _current_click(entry_key: str) -> latent_plots.Click | None:
+def _current_click(entry_key: str) -> inputs.Click | None:
     """The last choice; a test digit carries over to another model, a place does not."""
     entry_key_then, click = st.session_state.get(CLICK_KEY, (None, None))
     return click if click is None or click.kind == "digit" or entry_key_then == entry_key else None
@@ -155,7 +154,7 @@ def explorer(entry: Entry, background_digits: int, posteriors: bool = False) -> 
         )  # fmt: skip
     click = _current_click(entry.key)
     links.publish_click(click)
-    output = latent_plots.image_output_for(entry.config.loss)
+    output = plane.image_output_for(entry.config.loss)
     with panel, st.container(key="latent_detail"):
         if click is None:
             _show_empty_panel(entry, output)

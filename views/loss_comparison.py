@@ -11,11 +11,13 @@ from dashboard import cache, links
 from dashboard.images import show_image
 from dashboard.settings import public_error
 from dashboard.snippets import show_code
-from jlml_core import comparison, latent, loss_plots
-from jlml_core import likelihood_comparison as lc
-from jlml_core.checkpoints import CheckpointError, Entry
-from jlml_core.classifier import ClassifierError
-from jlml_core.data import DataError
+from jlml_core.analysis import comparison
+from jlml_core.analysis import likelihood as lc
+from jlml_core.analysis.classifier import ClassifierError
+from jlml_core.data.datasets import DataError
+from jlml_core.figures import loss_curves as loss_plots
+from jlml_core.inference import latent
+from jlml_core.store.checkpoints import CheckpointError, Entry
 
 PIXEL_CHOICES = [round(0.1 * i, 1) for i in range(11)]
 SHOWN = 8  # test images and prior samples per model

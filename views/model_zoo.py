@@ -12,10 +12,12 @@ from dashboard.sidebar import current_entry
 from dashboard.snippets import show_code
 from dashboard.tables import show_metrics_table
 from dashboard.zoo_replay import class_names, show_replay
-from jlml_core import comparison, latent, loss_plots
-from jlml_core.checkpoints import CheckpointError, Entry
-from jlml_core.data import DataError
-from jlml_core.metrics import code_norms
+from jlml_core.analysis import comparison
+from jlml_core.analysis.metrics import code_norms
+from jlml_core.data.datasets import DataError
+from jlml_core.figures import loss_curves as loss_plots
+from jlml_core.inference import latent
+from jlml_core.store.checkpoints import CheckpointError, Entry
 
 TABLE_FRONT = ["kind", "arch", "latent", "loss", "recon weight", "KL weight"]
 PER_ROW = 3

@@ -5,16 +5,16 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from dashboard import cache, links
+from dashboard import cache, inputs, links
 from dashboard.compute import heavy_compute
 from dashboard.images import show_image
 from dashboard.settings import limits, public_error
 from dashboard.sidebar import model_picker, require_entry
 from dashboard.snippets import show_code
-from jlml_core import latent, reconstruction
-from jlml_core.checkpoints import CheckpointError, Entry
-from jlml_core.data import DataError, ImageDataset
-from jlml_core.models import Autoencoder
+from jlml_core.data.datasets import DataError, ImageDataset
+from jlml_core.inference import latent, reconstruction
+from jlml_core.nn.models import Autoencoder
+from jlml_core.store.checkpoints import CheckpointError, Entry
 
 METHODS = ("At random", "By class", "By index", "Worst reconstructed")
 LOSS_NAMES = {"bce": "BCE", "mse": "MSE", "cb": "CB"}  # short: they sit under 112-px images
@@ -80,7 +80,7 @@ def _pick_indices(method: str, test: ImageDataset, entry: Entry, count: int) -> 
             bind=links.BIND,
         )
         try:
-            return np.array(reconstruction.parse_indices(text, size, limits().typed_indices))
+            return np.array(inputs.parse_indices(text, size, limits().typed_indices))
         except ValueError as error:
             st.error(str(error))
             return None

@@ -20,10 +20,13 @@ from dashboard.live_training import LiveTraining
 from dashboard.settings import demo_mode
 from dashboard.sidebar import ANY
 from dashboard.snippets import config_arguments, show_code
-from jlml_core import architectures, calibration, checkpoints, comparison
-from jlml_core.calibration import Throughput
+from jlml_core.analysis import comparison
 from jlml_core.config import MAX_LATENT_DIM, ConfigError, TrainConfig
-from jlml_core.data import DATASETS, DataError, resolve_dataset_dir
+from jlml_core.data.datasets import DATASETS, DataError, resolve_dataset_dir
+from jlml_core.nn import architectures
+from jlml_core.store import checkpoints
+from jlml_core.training import calibration
+from jlml_core.training.calibration import Throughput
 
 REQUEST, RUNNING, RESULT = "train_request", "train_running", "train_result"
 DEFAULTS = TrainConfig()

@@ -15,9 +15,10 @@ from dashboard.neighbours import show_nearest_test_digits
 from dashboard.posterior_view import show_posterior
 from dashboard.sidebar import require_entry
 from dashboard.snippets import show_code
-from jlml_core import digit_input, latent, latent_plots, posterior, reconstruction
-from jlml_core.checkpoints import CheckpointError, Entry
-from jlml_core.data import DataError
+from jlml_core.data import DataError, digit_input
+from jlml_core.figures import posterior_traces
+from jlml_core.inference import latent, plane, reconstruction
+from jlml_core.store.checkpoints import CheckpointError, Entry
 
 CANVAS_KEY = "your_digit_canvas"
 UPLOAD_KEY = "your_digit_upload"
@@ -61,7 +62,7 @@ def _show_result(entry: Entry, image: np.ndarray) -> None:
     encoding = latent.encode_images(model, batch)
     mu = encoding.mu[0]  # (D,)
     logvar = None if encoding.logvar is None else encoding.logvar[0]
-    output = latent_plots.image_output_for(entry.config.loss)
+    output = plane.image_output_for(entry.config.loss)
     decoded = latent.decode_points(model, mu[None], output)[0]
     loss = reconstruction.per_image_loss(model, batch, entry.config.loss)[0]
 
@@ -81,10 +82,10 @@ def _show_result(entry: Entry, image: np.ndarray) -> None:
         show_code("your_digit", entry.key)
     with right:
         projection = cache.projection_for(entry)
-        overlay = posterior.posterior_traces(mu, logvar, projection)
+        overlay = posterior_traces.posterior_traces(mu, logvar, projection)
         x, y = projection.project(mu[None])[0]
         st.plotly_chart(
-            posterior.with_traces(cache.latent_figure_for(entry), overlay),
+            posterior_traces.with_traces(cache.latent_figure_for(entry), overlay),
             key="your_digit_scatter",
             config={"scrollZoom": True, "displaylogo": False},
             alt=f"Scatter of the test digits' codes under {entry.label}, coloured by class, "

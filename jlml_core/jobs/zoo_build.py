@@ -1,0 +1,104 @@
+"""The command that rebuilds the zoo (``python -m jlml_core zoo``) and its metrics table.
+
+Which models ship is `jlml_core.store.zoo.ZOO`; this module trains them through `run_jobs`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from jlml_core.jobs.runner import TrainJob, Transfer, run_job, run_jobs
+from jlml_core.jobs.runner import (
+    data_checksums as data_checksums,  # re-exported: tests and docs use it
+)
+from jlml_core.jobs.runner import machine_description as machine_description
+from jlml_core.store.checkpoints import zoo_dir
+from jlml_core.store.zoo import ZOO, read_manifest, write_manifest
+
+
+def zoo_job(name: str, *, evaluate: bool = True, force: bool = False) -> TrainJob:
+    """The job that builds zoo model `name`."""
+    return TrainJob(name, ZOO[name], evaluate, force, f"python -m jlml_core zoo --only {name}")
+
+
+def build_one(name: str, out_dir: Path, *, evaluate: bool = True, force: bool = False) -> dict:
+    """Train (unless present) and evaluate one zoo model single-threaded; its manifest record."""
+    return run_job(zoo_job(name, evaluate=evaluate, force=force), Path(out_dir))
+
+
+def build_zoo(
+    only: Iterable[str] | None = None,
+    out_dir: Path | None = None,
+    *,
+    evaluate: bool = True,
+    force: bool = False,
+    jobs: int = 2,
+    ray_address: str | None = None,
+    transfer: Transfer = "auto",
+) -> dict[str, Any]:
+    """Train (and evaluate) the zoo into `out_dir` (default: the project's checkpoints/).
+
+    Args:
+        only: names from `ZOO` to build; all when None.
+        out_dir: destination folder.
+        evaluate: compute the full metrics (evaluation.evaluate_model) for each model.
+        force: retrain models that are already present.
+        jobs: models trained at once, each in its own single-threaded process.
+        ray_address: run each model as a Ray task on this cluster instead ("auto", an
+            address, or "local"); see `runner.run_jobs`.
+        transfer: with Ray, how models reach `out_dir` (`runner.Transfer`).
+
+    Returns:
+        The manifest written.
+    """
+    out_dir = Path(out_dir) if out_dir is not None else zoo_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = list(only) if only else list(ZOO)
+    unknown = [n for n in names if n not in ZOO]
+    if unknown:
+        raise KeyError(f"Unknown zoo model(s): {', '.join(unknown)}. Known: {', '.join(ZOO)}.")
+    manifest = read_manifest(out_dir)
+
+    def record(name: str, result: dict[str, Any]) -> None:
+        manifest[name] = result
+        write_manifest(manifest, out_dir)  # after every model: an interrupted build keeps them
+
+    run_jobs(
+        [zoo_job(name, evaluate=evaluate, force=force) for name in names],
+        out_dir,
+        workers=jobs,
+        ray_address=ray_address,
+        transfer=transfer,
+        on_record=record,
+    )
+    return manifest
+
+
+_TABLE_COLUMNS = (
+    ("test −ELBO", "test_neg_elbo", "{:.1f}"),
+    ("IW-NLL", "test_iw_nll", "{:.1f}"),
+    ("BCE", "test_bce", "{:.1f}"),
+    ("KL", "test_kl", "{:.2f}"),
+    ("active", "active_units", "{}"),
+    ("kNN acc", "knn_accuracy", "{:.3f}"),
+    ("MNIST-FID", "sample_fid", "{:.1f}"),
+    ("conf.", "sample_confidence", "{:.3f}"),
+    ("train s", "train_seconds", "{:.0f}"),
+)
+
+
+def manifest_table(manifest: dict[str, Any]) -> str:
+    """The zoo's metrics as a Markdown table (for the README and closing notes)."""
+    header = ["model", "epochs", *(title for title, _, _ in _TABLE_COLUMNS)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name in sorted(manifest):
+        record = manifest[name]
+        metrics = record.get("metrics", {})
+        cells = [f"`{name}`", str(record["config"]["epochs"])]
+        for _, key, fmt in _TABLE_COLUMNS:
+            value = metrics.get(key)
+            cells.append("–" if value is None else fmt.format(value))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Layer 0, beside `config`: where and how arithmetic runs (device, bf16 precision, memory)."""

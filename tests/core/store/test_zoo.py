@@ -1,0 +1,131 @@
+"""The shipped zoo: every committed checkpoint loads, matches its manifest, and re-evaluates to
+the metrics recorded when it was trained."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from jlml_core.analysis import comparison
+from jlml_core.config import TrainConfig
+from jlml_core.data.datasets import load_split
+from jlml_core.jobs import zoo_build
+from jlml_core.store import zoo
+from jlml_core.store.checkpoints import CheckpointStore, load_model, zoo_dir
+from jlml_core.training.train import evaluate
+
+MANIFEST = zoo.read_manifest(zoo_dir())
+# Re-evaluation runs the same arithmetic on the same images; only thread scheduling and the
+# memory layout can reorder float sums, so agreement is far tighter than this.
+RELATIVE_TOLERANCE = 1e-3
+
+
+def test_zoo_definition_names_every_required_model() -> None:
+    configs = list(zoo.ZOO.values())
+    assert {(c.kind, c.arch) for c in configs if c.latent_dim == 2 and c.dataset == "mnist"} >= {
+        ("ae", "dense"),
+        ("vae", "dense"),
+        ("ae", "cnn_shallow"),
+        ("vae", "cnn_shallow"),
+        ("vae", "cnn_deep"),
+    }
+    assert {c.loss for c in configs if c.arch == "cnn_shallow" and c.latent_dim == 2} == {
+        "bce",
+        "cb",
+        "mse",
+    }
+    assert {c.loss for c in configs if c.latent_dim == 16} == {"bce", "cb", "mse"}
+    sweep = sorted(c.reconstruction_weight for c in configs if c.loss_reduction == "mean")
+    assert sweep == [1.0, 10.0, 100.0, 1000.0, 10000.0]
+    assert any(c.dataset == "fashion-mnist" for c in configs)
+    assert zoo.DEFAULT_MODEL in zoo.ZOO
+
+
+@pytest.mark.parametrize("title", sorted(comparison.MATCHED_SETS))
+def test_loss_comparison_sets_are_zoo_models_identical_but_for_the_loss(title: str) -> None:
+    names = comparison.MATCHED_SETS[title]
+    missing = [name for name in names if name not in zoo.ZOO]
+    assert not missing, f"{title}: {missing} are not zoo models"
+    configs = [zoo.ZOO[name] for name in names]
+    assert [c.loss for c in configs] == ["bce", "cb", "mse"]
+    rest = {json.dumps(c.replace(loss="bce").to_dict(), sort_keys=True) for c in configs}
+    assert len(rest) == 1, f"{title}: the models differ in more than their loss"
+    recipe = configs[0]  # the default model's recipe, so the comparison is of strong models
+    default = zoo.ZOO[zoo.DEFAULT_MODEL]
+    assert (recipe.schedule, recipe.init) == (default.schedule, default.init)
+    # 20 epochs like the default model at z = 2; the z = 16 set had 10 (the session's budget)
+    assert recipe.epochs == (default.epochs if recipe.latent_dim == 2 else 10)
+    assert recipe.arch == default.arch and recipe.kind == "vae"
+
+
+def test_the_default_model_is_the_bce_member_of_the_z2_comparison() -> None:
+    z2 = [names for names in comparison.MATCHED_SETS.values() if zoo.DEFAULT_MODEL in names]
+    assert len(z2) == 1 and zoo.ZOO[zoo.DEFAULT_MODEL].latent_dim == 2
+
+
+@pytest.mark.skipif(not MANIFEST, reason="no zoo has been built into checkpoints/")
+def test_manifest_lists_only_zoo_models_with_their_configs() -> None:
+    for name, record in MANIFEST.items():
+        assert name in zoo.ZOO, f"{name} is in the manifest but not in jlml_core.store.zoo.ZOO"
+        assert TrainConfig.from_dict(record["config"]) == zoo.ZOO[name]
+        assert record["folder"] == zoo.ZOO[name].slug()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(MANIFEST))
+def test_zoo_checkpoint_reevaluates_to_its_recorded_metrics(name: str) -> None:
+    record = MANIFEST[name]
+    config = TrainConfig.from_dict(record["config"])
+    folder = zoo_dir() / record["folder"]
+    entry = CheckpointStore(zoo_dir()).read_entry(folder)
+    assert entry.config == config  # the folder's own config.json agrees with the manifest
+    model = load_model(folder)
+    result = evaluate(model, load_split(config.dataset, "test"), config)
+    recorded = entry.metrics
+    assert result.reconstruction == pytest.approx(
+        recorded["test_reconstruction"], rel=RELATIVE_TOLERANCE
+    )
+    if config.is_variational:
+        assert result.kl == pytest.approx(recorded["test_kl"], rel=RELATIVE_TOLERANCE, abs=1e-6)
+    else:  # an AE has no KL term: recorded as None, computed as 0
+        assert recorded["test_kl"] is None and result.kl == 0.0
+    for key in ("data_sha256",):
+        assert recorded[key] == zoo_build.data_checksums(config.dataset)
+
+
+@pytest.mark.skipif(not MANIFEST, reason="no zoo has been built into checkpoints/")
+def test_checkpoints_folder_is_small_enough_to_ship() -> None:
+    # Everything under checkpoints/: the zoo's models with their latent histories, the
+    # manifest, and the digit classifier the sample metrics use (1.8 MB).
+    folder = Path(__file__).resolve().parents[3] / "checkpoints"
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    assert size < 30 * 2**20, f"checkpoints/ holds {size / 2**20:.1f} MB; the budget is 30 MB"
+
+
+HISTORIES = sorted(
+    name
+    for name, record in MANIFEST.items()
+    if (zoo_dir() / record["folder"] / "latent_history.safetensors").is_file()
+)
+
+
+@pytest.mark.parametrize("name", HISTORIES)
+def test_recorded_latent_history_ends_at_the_shipped_weights(name: str) -> None:
+    """A history was recorded while training exactly these weights: its last snapshot is the
+    shipped model's encoding of the recorded digits (to float16 precision)."""
+    import numpy as np
+
+    from jlml_core.inference import latent
+    from jlml_core.store.checkpoints import read_latent_history
+
+    folder = zoo_dir() / MANIFEST[name]["folder"]
+    history = read_latent_history(folder)
+    config = zoo.ZOO[name]
+    test = load_split(config.dataset, "test")
+    assert history.steps[0] == 0 and history.epochs[-1] == pytest.approx(config.epochs)
+    np.testing.assert_array_equal(history.labels, test.labels[: len(history.rows)].numpy())
+    final = latent.encode_images(load_model(folder), test.images[history.rows])
+    np.testing.assert_allclose(history.mu[-1], final.mu, rtol=2e-3, atol=2e-3)
+    np.testing.assert_allclose(history.logvar[-1], final.logvar, rtol=2e-3, atol=2e-3)

@@ -1,0 +1,301 @@
+"""Tests for jlml_core.cli: the real command in a subprocess, plus its error and help paths.
+
+Starting Python with torch costs a few seconds, so the flows a user runs (train, train again,
+sample, evaluate) go through real `python -m jlml_core` processes sharing one trained model,
+while listing and the many error and help cases call `cli.main` in-process, with one
+subprocess check that an error really reaches the shell as status 2 and a single line.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from jlml_core import cli
+from jlml_core.nn import architectures
+from jlml_core.store import checkpoints
+
+TRAIN_ARGS = shlex.split("train --arch dense --epochs 1 --train-subset 1000 --latent-dim 2")
+SUBCOMMANDS = ["train", "list", "evaluate", "sample", "delete", "zoo", "sweep", "download"]
+
+
+def _evaluation_ready() -> bool:
+    try:
+        importlib.import_module("jlml_core.analysis.evaluation")
+    except ImportError:
+        return False
+    return True
+
+
+EVALUATION_READY = _evaluation_ready()
+
+
+@dataclass(frozen=True)
+class CliEnv:
+    """Folders and environment of an isolated command-line session."""
+
+    cache: Path
+    work: Path
+    env: dict[str, str]
+
+    def start(self, *args: str) -> subprocess.Popen:
+        """Start `python -m jlml_core ARGS` in the work folder."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "jlml_core", *args],
+            cwd=self.work,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+
+def _finish(process: subprocess.Popen, timeout: float = 300) -> subprocess.CompletedProcess:
+    stdout, stderr = process.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+@dataclass(frozen=True)
+class Runs:
+    """Results of the real commands, by name, and the model file's mtime right after training."""
+
+    results: dict[str, subprocess.CompletedProcess]
+    model_stamp: int
+    key: str
+
+
+@pytest.fixture(scope="module")
+def cli_env(tmp_path_factory: pytest.TempPathFactory) -> CliEnv:
+    root = tmp_path_factory.mktemp("cli")
+    cache, zoo, work = root / "cache", root / "empty_zoo", root / "work"
+    zoo.mkdir()
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != architectures.PLUGINS_ENV}
+    env |= {checkpoints.CACHE_ENV: str(cache), checkpoints.ZOO_ENV: str(zoo)}
+    return CliEnv(cache, work, env)
+
+
+@pytest.fixture(scope="module")
+def runs(cli_env: CliEnv) -> Runs:
+    """Every real command these tests check, each run once.
+
+    `train` goes first; the commands that read its model then run all at once: each mostly
+    pays for importing torch, and together they keep both cores busy.
+    """
+    error = cli_env.start("train", "--arch", "no_such_arch")  # needs no model
+    train = _finish(cli_env.start(*TRAIN_ARGS))
+    assert train.returncode == 0, train.stderr
+    folder = _single_entry(cli_env.cache)
+    key = folder.name.rsplit("-", 1)[-1]
+    stamp = (folder / checkpoints.MODEL_FILE).stat().st_mtime_ns
+    followers = {
+        "train again": TRAIN_ARGS,
+        "sample prior": ["sample", "--model", key, "--out", "prior.png"],
+        "sample reconstructions": [
+            "sample",
+            "reconstructions",
+            "--model",
+            key,
+            "--out",
+            "reconstructions.png",
+        ],
+    }
+    if EVALUATION_READY:
+        followers["evaluate"] = ["evaluate", "--model", key, "--subset", "200"]
+    started = {name: cli_env.start(*args) for name, args in followers.items()}
+    results = {"train": train, "error": _finish(error)}
+    results |= {name: _finish(process) for name, process in started.items()}
+    return Runs(results, stamp, key)
+
+
+def _single_entry(cache: Path) -> Path:
+    (folder,) = [p for p in cache.iterdir() if not p.name.startswith(".")]
+    return folder
+
+
+# --- real processes -------------------------------------------------------------------------
+
+
+def test_train_writes_a_checkpoint_and_prints_the_test_elbo(cli_env: CliEnv, runs: Runs) -> None:
+    trained = runs.results["train"]
+    assert "trained and saved" in trained.stdout
+    elbo_line = next(line for line in trained.stdout.splitlines() if "test_neg_elbo" in line)
+    elbo = float(elbo_line.split()[-1])
+    assert 100 < elbo < 543  # better than the untrained 784 ln 2, worse than a good model
+    folder = _single_entry(cli_env.cache)
+    assert folder.name.startswith("mnist-vae-dense-z2-bce-")
+    assert (folder / checkpoints.MODEL_FILE).is_file()
+    assert checkpoints.load_model(folder).latent_dim == 2
+
+
+def test_train_again_returns_the_cached_model(cli_env: CliEnv, runs: Runs) -> None:
+    again = runs.results["train again"]
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("cached: ")
+    assert "test_neg_elbo" in again.stdout
+    assert "training" not in again.stderr  # no progress bar: no training step ran
+    model_file = _single_entry(cli_env.cache) / checkpoints.MODEL_FILE
+    assert model_file.stat().st_mtime_ns == runs.model_stamp  # nothing rewritten
+
+
+@pytest.mark.parametrize(
+    ("what", "size"),
+    [
+        # 64 images in 8 columns of 28 px plus 1 px gaps, 3x zoom.
+        ("prior", (3 * (8 * 29 - 1), 3 * (8 * 29 - 1))),
+        # 64 originals over their 64 reconstructions: 16 rows.
+        ("reconstructions", (3 * (8 * 29 - 1), 3 * (16 * 29 - 1))),
+    ],
+)
+def test_sample_writes_a_png(cli_env: CliEnv, runs: Runs, what: str, size: tuple[int, int]) -> None:
+    result = runs.results[f"sample {what}"]
+    assert result.returncode == 0, result.stderr
+    assert f"{what}.png" in result.stdout
+    with Image.open(cli_env.work / f"{what}.png") as picture:
+        assert picture.format == "PNG"
+        assert picture.size == size
+        assert picture.mode == "L"
+        low, high = picture.getextrema()
+        assert high > low  # not a blank canvas
+
+
+@pytest.mark.skipif(not EVALUATION_READY, reason="analysis.evaluation cannot be imported yet")
+def test_evaluate_prints_metrics(cli_env: CliEnv, runs: Runs) -> None:
+    result = runs.results["evaluate"]
+    assert result.returncode == 0, result.stderr
+    assert str(_single_entry(cli_env.cache)) in result.stdout
+    assert "test_neg_elbo" in result.stdout
+
+
+def test_an_error_reaches_the_shell_as_one_line_and_status_2(runs: Runs) -> None:
+    result = runs.results["error"]
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "no_such_arch" in result.stderr and "dense" in result.stderr
+    assert result.stdout == ""
+
+
+# --- in-process: errors and help ------------------------------------------------------------
+
+
+@pytest.fixture
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Empty cache and zoo for in-process `cli.main` calls."""
+    (tmp_path / "zoo").mkdir()
+    monkeypatch.setenv(checkpoints.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(checkpoints.ZOO_ENV, str(tmp_path / "zoo"))
+    monkeypatch.delenv(architectures.PLUGINS_ENV, raising=False)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["train", "--arch", "no_such_arch"], "no_such_arch"),
+        (["train", "--latent-dim", "0"], "latent_dim"),
+        (["train", "--epochs", "-3"], "epochs"),
+        (["train", "--lr", "0"], "learning_rate"),
+        (["train", "--dataset", "/nonexistent"], "/nonexistent"),
+        (["sample", "--model", "0123456789ab"], "0123456789ab"),
+        (["evaluate", "--model", "0123456789ab"], "0123456789ab"),
+        (["delete", "--model", "0123456789ab"], "0123456789ab"),
+        (["sample", "--arch", "dense"], "No cached model"),
+    ],
+)
+def test_errors_exit_2_with_one_line_naming_the_problem(
+    isolated: Path, capsys: pytest.CaptureFixture, args: list[str], problem: str
+) -> None:
+    assert cli.main(args) == cli.EXIT_USAGE
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith(f"jlml {args[0]}: error: ")
+    assert problem in lines[0]
+    assert not (isolated / "cache").exists() or not any((isolated / "cache").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["train", "--kind", "gan"], "--kind"),
+        (["train", "--epochs", "many"], "--epochs"),
+        (["sample", "--columns", "0"], "--columns"),
+        (["sample", "--n", "-1"], "--n"),
+        (["sample", "--temperature", "-1"], "--temperature"),
+        (["evaluate", "--subset", "0"], "--subset"),
+        (["explode"], "explode"),
+        ([], "COMMAND"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(
+    isolated: Path, capsys: pytest.CaptureFixture, args: list[str], problem: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(args)
+    assert exit_info.value.code == cli.EXIT_USAGE
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("jlml")
+    assert problem in lines[0] and "--help" in lines[0]
+
+
+def test_list_shows_the_trained_model(
+    cli_env: CliEnv,
+    runs: Runs,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    for name, value in cli_env.env.items():
+        if name.startswith("JLML_"):
+            monkeypatch.setenv(name, value)
+    assert cli.main(["list"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    (row,) = [line for line in rows if line.startswith(runs.key)]
+    assert "VAE · dense · z=2 · bce" in row
+
+
+def test_top_level_help_lists_the_subcommands(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in SUBCOMMANDS)
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_help_works_for_each_subcommand(
+    isolated: Path, capsys: pytest.CaptureFixture, command: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([command, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: jlml {command}")
+    assert "--cache-dir" in out
+    if command in {"train", "evaluate", "sample", "delete"}:
+        assert "--latent-dim" in out and "--arch" in out
+
+
+def test_list_of_an_empty_cache_says_how_to_train(
+    isolated: Path, capsys: pytest.CaptureFixture
+) -> None:
+    assert cli.main(["list"]) == 0
+    assert "No cached models yet" in capsys.readouterr().out
+    assert cli.main(["list", "--json"]) == 0
+    assert capsys.readouterr().out.strip() == "[]"
+
+
+def test_train_options_reach_the_config() -> None:
+    args = cli.build_parser().parse_args(
+        ["train", "--hidden-dim", "128", "--schedule", "cosine", "--init", "glorot"]
+    )
+    config = cli.config_from_args(args)
+    assert (config.hidden_dim, config.schedule, config.init) == (128, "cosine", "glorot")
+    assert cli.config_from_args(cli.build_parser().parse_args(["train"])).init == "pytorch"

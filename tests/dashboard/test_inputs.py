@@ -1,0 +1,82 @@
+"""Reading a shared link back: junk is ignored, numbers clamped, only listed models accepted."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.inputs import (
+    format_point,
+    parse_float,
+    parse_int,
+    parse_model_key,
+    parse_point,
+    view_url,
+)
+
+KNOWN = {"e0ce167b8cde", "0a3c73492859"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("7", 7), (" 7 ", 7), ("+3", 3), ("-5", 0), ("99999", 100), ("100", 100), ("0", 0)],
+)
+def test_whole_numbers_are_clamped_into_range(text: str, expected: int) -> None:
+    assert parse_int(text, 0, 100) == expected
+
+
+@pytest.mark.parametrize(
+    "junk", [None, "", "seven", "7.5", "0x10", "1e3", "7; rm -rf /", "1" * 40, "٣", "7 8"]
+)
+def test_junk_is_no_whole_number(junk: str | None) -> None:
+    assert parse_int(junk, 0, 100) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("0.5", 0.5), ("-1", 0.0), ("1e9", 2.0), ("2", 2.0), ("1.25", 1.25)]
+)
+def test_numbers_are_clamped_into_range(text: str, expected: float) -> None:
+    assert parse_float(text, 0.0, 2.0) == expected
+
+
+@pytest.mark.parametrize("junk", [None, "", "nan", "inf", "-inf", "1e999", "half", "0,5"])
+def test_junk_is_no_number(junk: str | None) -> None:
+    assert parse_float(junk, 0.0, 2.0) is None
+
+
+def test_a_point_reads_back_exactly_and_is_clamped_into_the_plane() -> None:
+    x, y = 0.1 + 0.2, -1 / 3  # floats whose short decimal forms are not exact
+    assert parse_point(format_point(x, y), (-5, 5), (-5, 5)) == (x, y)
+    assert parse_point("9,-9", (-5, 5), (-4, 4)) == (5, -4)
+    for junk in (None, "", "1", "1,2,3", "a,b", "nan,1", "1;2"):
+        assert parse_point(junk, (-5, 5), (-5, 5)) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "../../etc/passwd",
+        "/etc/passwd",
+        "checkpoints/mnist-vae-cnn_shallow-z2-bce-e0ce167b8cde",
+        "E0CE167B8CDE",  # keys are lower case
+        "e0ce167b8cd",  # one digit short
+        "e0ce167b8cdef",
+        "ffffffffffff",  # well-formed but not listed
+        "os.system",
+        "",
+        None,
+    ],
+)
+def test_a_model_is_only_ever_a_listed_key(value: str | None) -> None:
+    assert parse_model_key(value, KNOWN) is None
+
+
+def test_a_listed_key_is_accepted() -> None:
+    assert parse_model_key("e0ce167b8cde", KNOWN) == "e0ce167b8cde"
+    assert parse_model_key(" e0ce167b8cde ", KNOWN) == "e0ce167b8cde"
+
+
+def test_view_url_encodes_every_parameter_and_repeats_lists() -> None:
+    url = view_url("http://host/latent_explorer", {"model": "abc", "at": "1.5,-2", "p": ["1", "2"]})
+    assert url == "http://host/latent_explorer?model=abc&at=1.5%2C-2&p=1&p=2"
+    assert view_url("http://host/", {}) == "http://host/"
+    assert view_url("", {"gen_seed": "5"}) == "?gen_seed=5"

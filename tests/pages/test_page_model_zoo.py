@@ -1,0 +1,146 @@
+"""AppTest for the Model Zoo page: the metrics table, latent scatters, distributions, images."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import cache
+from jlml_core.store import checkpoints
+from jlml_core.store.checkpoints import CACHE_ENV, CheckpointStore
+from tests.apptest_helpers import texts
+from tests.pages.test_page_loss_comparison import relabelled_copy
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _zoo() -> AppTest:
+    cache.refresh_entries()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    return at.switch_page("views/model_zoo.py").run()
+
+
+def _chart_types(at: AppTest) -> list[str]:
+    """The trace type of each plotly chart on the page (first trace)."""
+    return [json.loads(c.proto.spec)["data"][0]["type"] for c in at.get("plotly_chart")]
+
+
+_texts = texts
+
+
+def _specs(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+@pytest.fixture
+def sweep_env(app_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The tiny cache plus copies of the tiny BCE VAE at reconstruction weights 0.5 and 2."""
+    folder = tmp_path / "sweep"
+    shutil.copytree(app_env, folder)
+    vae = next(e for e in CheckpointStore(folder).entries() if e.config.kind == "vae"
+               and e.config.loss == "bce")  # fmt: skip
+    for weight in (2.0, 0.5):
+        relabelled_copy(vae.path, folder, reconstruction_weight=weight)
+    monkeypatch.setenv(CACHE_ENV, str(folder))
+    return folder
+
+
+def test_table_has_a_row_per_model_with_recorded_metrics(app_env: Path) -> None:
+    at = _zoo()
+    assert not at.exception
+    assert at.title[0].value == "Model Zoo"
+    table = at.dataframe[0].value
+    entries = CheckpointStore(app_env).entries()
+    assert sorted(table["key"]) == sorted(e.key for e in entries)
+    for column in ("kind", "arch", "latent", "loss", "test −ELBO", "KL", "kNN acc", "IW-NLL"):
+        assert column in table.columns
+    by_key = table.set_index("key")
+    for entry in entries:  # numbers come from metrics.json, never made up
+        expected = entry.metrics.get("test_neg_elbo") if entry.config.kind == "vae" else None
+        shown = by_key.loc[entry.key, "test −ELBO"]
+        assert shown == pytest.approx(expected) if expected is not None else shown != shown
+    assert "python -m jlml_core evaluate --model KEY" in _texts(at.info)
+
+
+def test_scatters_follow_the_multiselect(app_env: Path) -> None:
+    at = _zoo()
+    assert len(at.multiselect(key="zoo_models").value) == 2
+    assert _chart_types(at).count("scattergl") == 2
+    assert _chart_types(at).count("box") == 2
+    at.multiselect(key="zoo_models").set_value([e.key for e in cache.list_entries()]).run()
+    assert not at.exception
+    assert _chart_types(at).count("scattergl") == 3
+    assert _chart_types(at).count("box") == 3
+    images = [url for image in at.get("image") for url in image.value]
+    assert len(images) == 6  # reconstructions and samples of each model
+    at.multiselect(key="zoo_models").set_value([]).run()
+    assert "Choose at least one model" in _texts(at.info)
+
+
+def test_posterior_radius_per_class_and_none_for_an_autoencoder(app_env: Path) -> None:
+    at = _zoo()
+    keys = [e.key for e in cache.list_entries()]
+    at.multiselect(key="zoo_models").set_value(keys).run()
+    at.radio(key="zoo_quantity").set_value("posterior radius (RMS σ)").run()
+    assert not at.exception
+    assert _chart_types(at).count("box") == 2  # the two VAEs
+    assert "an AE has a single code per image" in _texts(at.caption)
+    boxes = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    boxes = [b for b in boxes if b["data"][0]["type"] == "box"]
+    assert len(boxes[0]["data"]) == 10  # one box per digit
+
+
+def test_reconstruction_weight_sweep_in_weight_order(sweep_env: Path) -> None:
+    at = _zoo()
+    assert at.radio(key="zoo_mode").value == "Reconstruction-weight sweep"
+    titles = [
+        json.loads(c.proto.spec)["layout"]["title"]["text"]
+        for c in at.get("plotly_chart")
+        if json.loads(c.proto.spec)["data"][0]["type"] == "scattergl"
+    ]
+    assert titles == [f"reconstruction weight {w}" for w in ("0.5", "1", "2")]
+
+
+def test_empty_state_points_to_the_zoo_command(
+    app_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(checkpoints.CACHE_ENV, str(tmp_path / "nothing"))
+    at = _zoo()
+    assert not at.exception
+    assert "python -m jlml_core zoo" in _texts(at.info)
+    assert not at.dataframe
+
+
+def test_replay_steps_through_the_recorded_codes_with_their_losses(app_env: Path) -> None:
+    vae = next(e for e in CheckpointStore(app_env).entries() if e.config.kind == "vae"
+               and e.config.latent_dim == 2)  # fmt: skip
+    history = checkpoints.read_latent_history(vae.path)
+    at = _zoo()
+    assert not at.exception
+    assert "Watch the latent space form" in [h.value for h in at.header]
+    at.selectbox(key="zoo_replay_model").set_value(vae.key).run()
+    slider = at.select_slider(key="zoo_replay_step")
+    assert slider.value == len(history) - 1  # opens on the trained model
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["moment"] == "epoch 2"
+    assert shown["test loss"] == f"{float(history.test_loss[-1]):.4g}"
+
+    slider.set_value(0).run()
+    assert not at.exception
+    shown = {m.label: m.value for m in at.metric}
+    assert (shown["moment"], shown["optimiser steps"]) == ("epoch 0", "0")
+    assert shown["train loss"] == "–"  # nothing trained yet
+    assert shown["test loss"] == f"{float(history.test_loss[0]):.4g}"
+    titles = [spec["layout"].get("title", {}).get("text", "") for spec in _specs(at)]
+    assert any(t.startswith("epoch 0 · train loss – · test loss") for t in titles)
+
+    at.select_slider(key="zoo_replay_step").set_value(3).run()
+    shown = {m.label: m.value for m in at.metric}
+    assert (shown["moment"], shown["optimiser steps"]) == ("epoch 0.25", f"{history.steps[3]:,}")
+    animation = next(spec for spec in _specs(at) if spec.get("frames"))
+    assert len(animation["frames"]) == len(history)
+    assert len(animation["frames"][0]["data"]) == 10  # one trace per digit class
