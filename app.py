@@ -12,11 +12,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import cache
-from dashboard.images import forget_parsed_image_urls
+from dashboard import cache, server
 from dashboard.settings import demo_mode
 from dashboard.sidebar import render_sidebar
-from jlml_core.runtime import memory
+
+# The server's process-wide settings (torch threads, malloc arenas): the first run applies them,
+# every later run finds them applied. Importing the dashboard's modules changes nothing global.
+server.configure()
 
 # Page files by absolute path: st.Page resolves relative ones against the entry script's folder,
 # and deploy/streamlit_app.py (the Community Cloud entry) runs this file from another folder.
@@ -31,7 +33,7 @@ if demo_mode():
     # through the environment, so even a fresh session's first page never shows them.
     st.set_option("client.showErrorDetails", "none")
     st.set_option("client.toolbarMode", "viewer")
-    cache.warm_up_in_background()  # no visitor pays for encoding the test set
+    server.warm_up_in_background(cache.warm_up)  # no visitor pays for encoding the test set
 
 pages = [
     st.Page(VIEWS / "home.py", title="Home", icon=":material/home:", default=True),
@@ -50,8 +52,4 @@ render_sidebar()
 try:
     navigation.run()
 finally:
-    # A whole-page run (a Generation or Reconstructions change) frees its pictures' buffers;
-    # handing them back keeps the server's memory flat when a class changes controls together
-    # (~0.2 ms when there is nothing to give back; Latent Explorer clicks rerun only a fragment).
-    forget_parsed_image_urls()
-    memory.release_freed_memory()
+    server.after_run()  # hands back the buffers the run freed

@@ -2,47 +2,33 @@
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Sequence
 
 import numpy as np
 import streamlit as st
 
-from jlml_core.figures.images import png_data_url as encode_png_data_url
+from jlml_core.figures.images import png_data_url
 
-from . import cache
+from .figure_cache import cached_png_data_url
 
 DEFAULT_SCALE = 4  # 28 px -> 112 px: large enough to see strokes, small enough for a row of 10
-# zlib level 1 instead of PIL's 6: an 868 x 868 mosaic encodes in 20 ms instead of 61 ms (machine
-# C, busy) for a 25 % larger PNG; a page update is one local message, the server CPU is shared.
+# zlib level 1 instead of PIL's 6: a mosaic encodes about three times faster for a somewhat larger
+# PNG; a page update is one local message, and the server's CPU is shared.
 COMPRESS_LEVEL = 1
 # Pictures from this many pixels on (a mosaic; not a 28 x 28 digit) are cached by content: a
 # Generation rerun redraws four mosaics of which one control changed one.
 CACHE_FROM_PIXELS = 100_000
 
 
-def png_data_url(image: np.ndarray, scale: int) -> str:
-    """A float image as an inline PNG data URL (large pictures from the cache).
+def picture_url(image: np.ndarray, scale: int) -> str:
+    """A float image as an inline PNG data URL, large pictures from the cache.
 
     Streamlit re-encodes PIL images without alpha as JPEG (blurry strokes) and serves each one
     as a separate download; an inline PNG stays exact and arrives with the page update.
     """
     if image.size * scale * scale >= CACHE_FROM_PIXELS:
-        return cache.png_data_url(image, scale, COMPRESS_LEVEL)
-    return encode_png_data_url(image, scale, COMPRESS_LEVEL)
-
-
-def forget_parsed_image_urls() -> None:
-    """Empty urllib's cache of parsed URLs, which holds our inline pictures.
-
-    st.image checks every picture's URL with urllib.parse.urlparse, whose cache (Python 3.11+)
-    keeps the last 128 URLs parsed together with their parts: a data URL and a copy of it.
-    With Generation's mosaics (60-400 KB each) a class changing seeds filled it by 4 MB per
-    burst of 30 changes, up to ~16 MB plus the holes it left in the heap (tracemalloc of the
-    server, machine C). Nothing gains from the cache here: each picture is parsed once.
-    """
-    if (clear := getattr(urllib.parse, "clear_cache", None)) is not None:  # undocumented
-        clear()
+        return cached_png_data_url(image, scale, COMPRESS_LEVEL)
+    return png_data_url(image, scale, COMPRESS_LEVEL)
 
 
 def show_images(
@@ -61,7 +47,7 @@ def show_images(
         alts: one text alternative per picture for screen readers (what it shows, with its
             number), required so no picture reaches the page without one.
     """
-    pictures = [png_data_url(image, scale) for image in images]
+    pictures = [picture_url(image, scale) for image in images]
     if not pictures:
         st.caption("Nothing to show.")
         return
@@ -77,4 +63,4 @@ def show_image(image: np.ndarray, caption: str | None = None, scale: int = 8, *,
     """
     if not alt:
         raise ValueError("an image needs a non-empty alt text")
-    st.image(png_data_url(image, scale), caption=caption, alt=alt)
+    st.image(picture_url(image, scale), caption=caption, alt=alt)

@@ -18,8 +18,7 @@ import streamlit as st
 
 from jlml_core.analysis import comparison
 from jlml_core.config import TrainConfig
-from jlml_core.figures import history_scatter as latent_history_plots
-from jlml_core.figures import loss_curves as loss_plots
+from jlml_core.figures import history_scatter, loss_curves
 from jlml_core.training import calibration
 from jlml_core.training.calibration import Throughput
 from jlml_core.training.latent_history import LatentSnapshot
@@ -97,7 +96,7 @@ class LiveTraining:
             self._draw_snapshot(progress.snapshot)
         if progress.epoch_done:
             history = {self.label: progress.history}
-            self.loss_figure = loss_plots.training_curves_figure(history, epochs=progress.epochs)
+            self.loss_figure = loss_curves.training_curves_figure(history, epochs=progress.epochs)
             self.curves.plotly_chart(
                 self.loss_figure,
                 key=f"train_live_{progress.epoch}",
@@ -108,10 +107,10 @@ class LiveTraining:
         wide = snapshot.mu.shape[1] > 2
         # No later snapshot is known yet, so a wide code is drawn in the PCA plane of its own
         # snapshot (`fit_projection` fixes the signs, so the picture does not flip).
-        points = latent_history_plots.plane_points(snapshot.mu)  # (N, 2)
-        self.extent = latent_history_plots.grow_extent(self.extent, points)
+        points = history_scatter.plane_points(snapshot.mu)  # (N, 2)
+        self.extent = history_scatter.grow_extent(self.extent, points)
         self.snapshots += 1
-        self.latent_figure = latent_history_plots.snapshot_scatter(
+        self.latent_figure = history_scatter.snapshot_scatter(
             points,
             self.labels[: len(points)],
             self.class_names,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from jlml_core.data.datasets import CLASS_NAMES
-from jlml_core.figures import replay as latent_replay
+from jlml_core.figures import replay
 from jlml_core.store.checkpoints import CheckpointError, Entry
 
-from . import cache
+from . import figure_cache
 from .sidebar import current_entry, model_picker
 from .snippets import show_code
 
@@ -21,7 +21,7 @@ def class_names(entry: Entry) -> tuple[str, ...]:
 def show_replay(entries: list[Entry]) -> None:
     """Step through, or play, the codes a model recorded while it trained."""
     st.header("Watch the latent space form")
-    recorded = [e for e in entries if latent_replay.has_latent_history(e.path)]
+    recorded = [e for e in entries if replay.has_latent_history(e.path)]
     if not recorded:
         st.caption("No listed model recorded its codes while training; newly trained ones do.")
         return
@@ -29,28 +29,28 @@ def show_replay(entries: list[Entry]) -> None:
     default = selected.key if selected is not None else None
     entry = model_picker(recorded, "Model", "zoo_replay_model", default)
     try:
-        history = cache.latent_history_for(entry)
+        history = figure_cache.latent_history_for(entry)
     except CheckpointError as error:
         st.error(str(error))
         return
-    plane = cache.replay_plane_for(entry)
+    plane = figure_cache.replay_plane_for(entry)
     step, play = st.tabs(["Step through", "Play"])
     with step:
-        labels = [latent_replay.snapshot_label(epoch) for epoch in history.epochs]
+        labels = [replay.snapshot_label(epoch) for epoch in history.epochs]
         index = st.select_slider(
             "Snapshot", range(len(history)), len(history) - 1, lambda i: labels[i],
             key="zoo_replay_step",
         )  # fmt: skip
         chart, numbers = st.columns([3, 1], gap="medium")
         with chart:
-            figure = latent_replay.snapshot_figure(history, plane, index, class_names(entry))
+            figure = replay.snapshot_figure(history, plane, index, class_names(entry))
             st.plotly_chart(
                 figure, key="zoo_replay_snapshot",
                 alt=f"Scatter of {len(history.rows):,} test digits' codes under {entry.label} "
                 f"at {labels[index]}, coloured by class",
             )  # fmt: skip
         show_code("latent_replay", entry.key, index=index)
-        for name, value in latent_replay.snapshot_numbers(history, index).items():
+        for name, value in replay.snapshot_numbers(history, index).items():
             numbers.metric(name, value)
         numbers.caption(
             f"Test loss on the {len(history.rows):,} recorded test digits, in the units the "
@@ -58,7 +58,8 @@ def show_replay(entries: list[Entry]) -> None:
         )
     with play:
         st.plotly_chart(
-            cache.history_animation_for(entry, class_names(entry)), key="zoo_replay_animation",
+            figure_cache.history_animation_for(entry, class_names(entry)),
+            key="zoo_replay_animation",
             alt=f"Animation of {len(history.rows):,} test digits' codes under {entry.label} "
             f"over {len(history)} snapshots taken during training, coloured by class",
         )  # fmt: skip

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import cache
+from dashboard import cache, figure_cache
 from dashboard.settings import demo_mode, public_error
 from dashboard.sidebar import current_entry
 from dashboard.snippets import show_code
@@ -142,7 +142,7 @@ def _diagram(entry: checkpoints.Entry | None) -> None:
                 "drawing its config only."
             )
     try:
-        figure = cache.architecture_diagram(
+        figure = figure_cache.architecture_diagram(
             config.arch,
             config.latent_dim,
             config.hidden_dim,

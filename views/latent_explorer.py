@@ -8,7 +8,7 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
-from dashboard import cache, inputs, links
+from dashboard import cache, figure_cache, inputs, links
 from dashboard.images import show_image, show_images
 from dashboard.neighbours import show_nearest_test_digits
 from dashboard.posterior_view import posterior_summary, show_posterior
@@ -135,7 +135,7 @@ def explorer(entry: Entry, background_digits: int, posteriors: bool = False) -> 
     started = st.session_state.pop(STARTED_KEY, None) or time.perf_counter()
     codes = cache.encodings_for(entry).mu  # (N, D)
     plot, panel = st.columns([3, 2], gap="medium")
-    figure_for = cache.posterior_figure_for if posteriors else cache.latent_figure_for
+    figure_for = figure_cache.posterior_figure_for if posteriors else figure_cache.latent_figure_for
     with plot:
         st.plotly_chart(
             figure_for(entry, background_digits),
@@ -187,7 +187,7 @@ digits = right.slider(
 )  # fmt: skip
 background_digits = digits if background else 0
 posteriors = third.checkbox(
-    f"Show posteriors of {cache.POSTERIOR_DIGITS} test digits",
+    f"Show posteriors of {figure_cache.POSTERIOR_DIGITS} test digits",
     key="latent_posteriors",
     bind=links.BIND,
     help="The 1σ ellipse of q(z|x) for a fixed sample of test digits: overlapping clouds "
@@ -196,7 +196,7 @@ posteriors = third.checkbox(
 try:
     projection = cache.projection_for(entry)
     count = len(cache.encodings_for(entry).mu)
-    (cache.posterior_figure_for if posteriors else cache.latent_figure_for)(
+    (figure_cache.posterior_figure_for if posteriors else figure_cache.latent_figure_for)(
         entry, background_digits
     )  # built here, with its spinner
 except (CheckpointError, DataError, OSError) as error:

@@ -6,8 +6,8 @@ import numpy as np
 import streamlit as st
 
 from dashboard import cache, inputs, links
-from dashboard.compute import heavy_compute
 from dashboard.images import show_image
+from dashboard.server import heavy_compute
 from dashboard.settings import limits, public_error
 from dashboard.sidebar import model_picker, require_entry
 from dashboard.snippets import show_code

@@ -11,14 +11,13 @@ the browser, so the figure sent from Python never changes with a click.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
 from jlml_core.figures.colors import class_color
-from jlml_core.figures.images import png_bytes
+from jlml_core.figures.images import png_data_url
 from jlml_core.figures.payload import typed_array
 from jlml_core.inference import latent
 
@@ -51,10 +50,6 @@ def projection_note(projection: latent.Projection) -> str | None:
         f"which explain {shown:.0f}% of the codes' variance. A click in empty space decodes "
         "the point of this plane (through the mean code) under the cursor."
     )
-
-
-def _png_data_url(image: np.ndarray) -> str:
-    return "data:image/png;base64," + base64.b64encode(png_bytes(image)).decode("ascii")
 
 
 def latent_scatter(
@@ -122,7 +117,7 @@ def latent_scatter(
     figure = go.Figure(traces)
     if background is not None:
         figure.add_layout_image(
-            source=_png_data_url(1.0 - np.asarray(background, np.float32)),
+            source=png_data_url(1.0 - np.asarray(background, np.float32)),
             xref="x",
             yref="y",
             x=x_range[0],

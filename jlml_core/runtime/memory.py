@@ -1,18 +1,17 @@
 """How the process uses glibc's malloc: keep freed memory for training, give it back when serving.
 
 Training (`keep_freed_memory`): a training step allocates and frees activations of several MB
-each (a `cnn_shallow` batch: 128 x 32 x 28 x 28 floats = 12.8 MB). glibc's malloc serves
-blocks that size with mmap, or trims the heap once they are freed, so the next step gets fresh
-pages from the kernel and faults on every one: 5,000-10,000 minor faults per step, measured on
-a 2-core AMD EPYC VM, where each costs microseconds. Fixing the mmap threshold at its maximum
-(32 MiB) and raising the trim threshold keeps those pages for reuse: 0 faults per step, and
-the `cnn_shallow` step went from ~115 to ~90 ms (fp32, one thread). The same trick as running
-PyTorch with jemalloc or tcmalloc, which PyTorch's CPU performance guide recommends. Nothing
-computed changes; the process keeps up to `TRIM_THRESHOLD` of freed memory.
+each, which glibc's malloc serves with mmap, or trims from the heap once freed, so the next step
+gets fresh pages from the kernel and faults on every one. Fixing the mmap threshold at its
+maximum and raising the trim threshold keeps those pages for reuse: a `cnn_shallow` step took
+about a fifth less time. The same trick as running PyTorch with jemalloc or tcmalloc, which
+PyTorch's CPU performance guide recommends. Nothing computed changes; the process keeps up to
+`TRIM_THRESHOLD` of freed memory.
 
 Serving (`limit_malloc_arenas`, `release_freed_memory`): the dashboard's one process lives for
 days and serves every visitor, so it caps malloc's per-thread arenas and hands big freed
-buffers (encoding a test set, say) back to the kernel.
+buffers (encoding a test set, say) back to the kernel; `dashboard/server.py` decides when.
+The measurements behind both are in docs/benchmarks.md ("Where the server's tricks live").
 """
 
 from __future__ import annotations

@@ -1,59 +1,45 @@
-"""dashboard/cache.py outside a running app: what `long_lived` does to the garbage collector."""
+"""dashboard/cache.py and figure_cache.py outside a running app: pictures, cached by content.
+
+(That importing either changes nothing process-wide is checked in test_server.py.)
+"""
 
 from __future__ import annotations
 
-import gc
-
 import numpy as np
-import plotly.graph_objects as go
-import plotly.io as pio
-import plotly.tools
+import pytest
 
-from dashboard.cache import long_lived, sent_unchanged
-
-
-def _tracked(value: object) -> bool:
-    """True when `value` sits in a generation the collector scans (frozen ones are left out)."""
-    return any(candidate is value for candidate in gc.get_objects())
+from dashboard import figure_cache, images
+from jlml_core.figures.images import png_data_url
 
 
-def test_long_lived_moves_what_it_built_out_of_the_collectors_scans() -> None:
-    gc.unfreeze()
+@pytest.fixture
+def encodes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, ...]]:
+    """The shapes the PNG encoder behind the picture cache was asked for (from a cleared cache)."""
+    calls = []
 
-    @long_lived
-    def build() -> dict[str, list[int]]:
-        return {"weights": list(range(10))}
+    def encode(image: np.ndarray, scale: int, compress_level: int) -> str:
+        calls.append(image.shape)
+        return png_data_url(image, scale, compress_level)
 
-    try:
-        built = build()
-        assert built == {"weights": list(range(10))}
-        assert gc.get_freeze_count() > 0
-        assert not _tracked(built)  # a full collection no longer walks it
-    finally:
-        gc.unfreeze()
-    assert _tracked(built)
+    figure_cache.cached_png_data_url.clear()
+    monkeypatch.setattr(figure_cache, "png_data_url", encode)
+    yield calls
+    figure_cache.cached_png_data_url.clear()
 
 
-def test_long_lived_keeps_the_builders_name_and_docstring() -> None:
-    def build_model() -> int:
-        """Docstring."""
-        return 1
-
-    wrapped = long_lived(build_model)
-    assert wrapped.__name__ == "build_model" and wrapped.__doc__ == "Docstring."
-    gc.unfreeze()
-    assert wrapped() == 1
-    gc.unfreeze()
+def test_cached_png_data_url_is_the_core_encoders_url_encoded_once(encodes: list) -> None:
+    mosaic = np.random.default_rng(0).random((200, 200), dtype=np.float32)
+    url = figure_cache.cached_png_data_url(mosaic, 2, images.COMPRESS_LEVEL)
+    assert url == png_data_url(mosaic, 2, images.COMPRESS_LEVEL)
+    assert url.startswith("data:image/png;base64,")
+    again = figure_cache.cached_png_data_url(mosaic.copy(), 2, images.COMPRESS_LEVEL)
+    assert again == url and encodes == [(200, 200)]  # same content: served from the cache
 
 
-def test_sent_unchanged_hands_out_one_dict_equal_to_plotlys_own() -> None:
-    import plotly.graph_objects as go
-
-    def build() -> go.Figure:
-        x = np.arange(500, dtype=np.float32)
-        return go.Figure(go.Scattergl(x=x, y=x**2, mode="markers"), layout={"height": 300})
-
-    plain, frozen = build(), sent_unchanged(build())
-    sent = plotly.tools.return_figure_from_figure_or_data(frozen, validate_figure=True)
-    assert sent is frozen.to_dict()  # no copy per rerun
-    assert pio.to_json(sent, validate=False) == pio.to_json(plain.to_dict(), validate=False)
+def test_picture_url_caches_mosaics_but_not_single_digits(encodes: list) -> None:
+    digit = np.linspace(0, 1, 28 * 28, dtype=np.float32).reshape(28, 28)  # 112 x 112 shown
+    mosaic = np.tile(digit, (6, 6))  # 168 x 168, shown 672 x 672
+    assert digit.size * 16 < images.CACHE_FROM_PIXELS <= mosaic.size * 16
+    assert images.picture_url(digit, 4) == png_data_url(digit, 4, images.COMPRESS_LEVEL)
+    assert images.picture_url(mosaic, 4) == png_data_url(mosaic, 4, images.COMPRESS_LEVEL)
+    assert encodes == [mosaic.shape]  # only the mosaic went through the cache

@@ -13,7 +13,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard import cache
+from dashboard import cache, server
 from dashboard.settings import DEMO_LIMITS, LAPTOP_LIMITS, public_error
 from jlml_core.inference import latent
 from jlml_core.store.checkpoints import CACHE_ENV, MODEL_FILE, CheckpointStore
@@ -136,7 +136,7 @@ def test_the_demo_encodes_and_scores_every_model_before_a_visitor_asks(
     encode = latent.encode_images
     monkeypatch.setattr(latent, "encode_images", lambda *a, **k: calls.append(1) or encode(*a, **k))
     AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    thread = cache.warm_up_in_background()  # the one the app started
+    thread = server.warm_up_in_background(cache.warm_up)  # the one the app started
     thread.join(timeout=120)
     assert not thread.is_alive()
     assert len(calls) == len(cache.list_entries()) == 3  # every tiny model, once
