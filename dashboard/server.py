@@ -44,16 +44,24 @@ MALLOC_ARENAS = 2
 # activations that malloc keeps: 30 at once grew the server by ~200 MB.
 SLOTS = 2
 _slots = threading.BoundedSemaphore(SLOTS)
+_configured = False
+_configure_lock = threading.Lock()
 
 
 def configure() -> None:
     """Apply the server's process-wide settings: `TORCH_THREADS` and `MALLOC_ARENAS`.
 
-    Idempotent, so app.py calls it at the top of every run; nothing else changes these at
-    import. The arena limit holds for arenas made from then on, hence before any page runs.
+    app.py calls it at the top of every run; only the first call in a process changes anything
+    (Streamlit re-executes app.py per run, so "once" is kept here). Nothing else changes these
+    at import. The arena limit holds for arenas made from then on, hence before any page runs.
     """
-    torch.set_num_threads(TORCH_THREADS)
-    memory.limit_malloc_arenas(MALLOC_ARENAS)
+    global _configured
+    with _configure_lock:
+        if _configured:
+            return
+        torch.set_num_threads(TORCH_THREADS)
+        memory.limit_malloc_arenas(MALLOC_ARENAS)
+        _configured = True
 
 
 def after_run() -> None:
