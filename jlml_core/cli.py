@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn, get_args
 
+from jlml_core.analysis.evaluation import IW_SAMPLES
 from jlml_core.config import (
     ConfigError,
     LossReduction,
@@ -34,8 +35,6 @@ from jlml_core.store import checkpoints
 from jlml_core.training.train import Progress
 
 EXIT_USAGE = 2
-# Importance samples per test image in reported metrics (the zoo uses the same).
-EVAL_IW_SAMPLES = 16
 
 
 class CliError(Exception):
@@ -503,7 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "--iw-samples",
                 type=_positive_int,
-                default=EVAL_IW_SAMPLES,
+                default=IW_SAMPLES,
                 help="importance samples per image for the log-likelihood (default: %(default)s)",
             )
         if name == "sample":

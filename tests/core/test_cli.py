@@ -9,6 +9,7 @@ subprocess check that an error really reaches the shell as status 2 and a single
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import shlex
 import subprocess
@@ -20,8 +21,11 @@ import pytest
 from PIL import Image
 
 from jlml_core import cli
+from jlml_core.analysis.evaluation import IW_SAMPLES, evaluate_model
+from jlml_core.config import PROJECT_DIR
 from jlml_core.nn import architectures
 from jlml_core.store import checkpoints
+from jlml_core.store.zoo import read_manifest
 
 TRAIN_ARGS = shlex.split("train --arch dense --epochs 1 --train-subset 1000 --latent-dim 2")
 SUBCOMMANDS = ["train", "list", "evaluate", "sample", "delete", "zoo", "sweep", "download"]
@@ -299,3 +303,15 @@ def test_train_options_reach_the_config() -> None:
     config = cli.config_from_args(args)
     assert (config.hidden_dim, config.schedule, config.init) == (128, "cosine", "glorot")
     assert cli.config_from_args(cli.build_parser().parse_args(["train"])).init == "pytorch"
+
+
+def test_evaluate_reports_with_the_importance_samples_the_zoo_recorded() -> None:
+    # One count for every reported IW-NLL: the CLI's default, the library's and the zoo's.
+    assert cli.build_parser().parse_args(["evaluate"]).iw_samples == IW_SAMPLES
+    assert inspect.signature(evaluate_model).parameters["iw_samples"].default == IW_SAMPLES
+    manifest = read_manifest(PROJECT_DIR / "checkpoints")
+    assert {record["metrics"]["iw_samples"] for record in manifest.values()} == {IW_SAMPLES}
+    assert all(
+        record["metrics"]["metrics_command"].endswith(f"--iw-samples {IW_SAMPLES}")
+        for record in manifest.values()
+    )
