@@ -16,29 +16,18 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn, get_args
+from typing import NoReturn
 
 from jlml_core.analysis.evaluation import IW_SAMPLES
-from jlml_core.config import (
-    ConfigError,
-    LossReduction,
-    ModelKind,
-    Precision,
-    ReconstructionLoss,
-    Schedule,
-    TrainConfig,
-    WeightInit,
-)
+from jlml_core.cli_args import CliError, add_config_arguments, add_sweep_arguments, sweep_texts
+from jlml_core.cli_args import config_from_args as config_from_args  # tests and scripts use it
+from jlml_core.config import ConfigError, TrainConfig
 from jlml_core.data.datasets import DataError, load_split, resolve_dataset_dir
 from jlml_core.nn import architectures
 from jlml_core.store import checkpoints
 from jlml_core.training.train import Progress
 
 EXIT_USAGE = 2
-
-
-class CliError(Exception):
-    """A user mistake; printed as one line, exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -66,128 +55,6 @@ def _non_negative_float(text: str) -> float:
     if not value >= 0:  # also rejects NaN
         raise argparse.ArgumentTypeError(f"must be a number of at least 0, not {text!r}")
     return value
-
-
-def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    defaults = TrainConfig()
-    group = parser.add_argument_group("model and training")
-    group.add_argument(
-        "--dataset",
-        default=defaults.dataset,
-        help="mnist, fashion-mnist, or a folder of IDX files (default: %(default)s)",
-    )
-    group.add_argument(
-        "--kind",
-        choices=get_args(ModelKind),
-        default=defaults.kind,
-        help="plain autoencoder or VAE (default: %(default)s)",
-    )
-    group.add_argument(
-        "--arch",
-        default=defaults.arch,
-        help="encoder/decoder pair: dense, cnn_shallow, cnn_deep or a registered "
-        "one (default: %(default)s)",
-    )
-    group.add_argument(
-        "--latent-dim",
-        type=int,
-        default=defaults.latent_dim,
-        help="size of the code, 1..256 (default: %(default)s)",
-    )
-    group.add_argument(
-        "--hidden-dim",
-        type=int,
-        default=None,
-        help="width of the dense hidden layer (default: the architecture's)",
-    )
-    group.add_argument(
-        "--loss",
-        choices=get_args(ReconstructionLoss),
-        default=defaults.loss,
-        help="reconstruction loss (default: %(default)s)",
-    )
-    group.add_argument(
-        "--reconstruction-weight",
-        type=float,
-        default=defaults.reconstruction_weight,
-        help="(default: %(default)s)",
-    )
-    group.add_argument(
-        "--kl-weight",
-        type=float,
-        default=defaults.kl_weight,
-        help="beta; ignored for an AE (default: %(default)s)",
-    )
-    group.add_argument(
-        "--loss-reduction",
-        choices=get_args(LossReduction),
-        default=defaults.loss_reduction,
-        help="sum = proper ELBO; mean = the original project's per-pixel "
-        "weighting (default: %(default)s)",
-    )
-    group.add_argument("--epochs", type=int, default=defaults.epochs, help="(default: %(default)s)")
-    group.add_argument(
-        "--batch-size", type=int, default=defaults.batch_size, help="(default: %(default)s)"
-    )
-    group.add_argument(
-        "--lr",
-        type=float,
-        default=defaults.learning_rate,
-        help="Adam learning rate (default: %(default)s)",
-    )
-    group.add_argument(
-        "--schedule",
-        choices=get_args(Schedule),
-        default=defaults.schedule,
-        help="learning-rate schedule (default: %(default)s)",
-    )
-    group.add_argument(
-        "--init",
-        choices=get_args(WeightInit),
-        default=defaults.init,
-        help="initial weights: PyTorch's defaults or Keras's Glorot-uniform (default: %(default)s)",
-    )
-    group.add_argument(
-        "--precision",
-        choices=get_args(Precision),
-        default=defaults.precision,
-        help="training arithmetic: bf16 autocast, fp32, or auto = bf16 on CPUs with bf16 "
-        "instructions (default: %(default)s)",
-    )
-    group.add_argument("--seed", type=int, default=defaults.seed, help="(default: %(default)s)")
-    group.add_argument(
-        "--train-subset", type=int, default=None, help="train on the first N training images only"
-    )
-
-
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """Build and validate a config from parsed arguments; unknown architecture is an error."""
-    try:
-        architectures.get_architecture(args.arch)
-    except KeyError as error:
-        raise CliError(error.args[0]) from error
-    try:
-        return TrainConfig(
-            dataset=args.dataset,
-            kind=args.kind,
-            arch=args.arch,
-            latent_dim=args.latent_dim,
-            hidden_dim=args.hidden_dim,
-            loss=args.loss,
-            reconstruction_weight=args.reconstruction_weight,
-            kl_weight=args.kl_weight,
-            loss_reduction=args.loss_reduction,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            learning_rate=args.lr,
-            schedule=args.schedule,
-            init=args.init,
-            precision=args.precision,
-            seed=args.seed,
-            train_subset=args.train_subset,
-        )
-    except ConfigError as error:
-        raise CliError(str(error)) from error
 
 
 def _stores(args: argparse.Namespace) -> list[checkpoints.CheckpointStore]:
@@ -370,11 +237,7 @@ def cmd_zoo(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     from jlml_core.jobs import sweep
 
-    given = {
-        name: sweep.parse_values(name, text)
-        for name in sweep.field_types()
-        if (text := getattr(args, f"sweep_{name}")) is not None
-    }
+    given = {name: sweep.parse_values(name, text) for name, text in sweep_texts(args).items()}
     # Fields given one value are the base; the table then shows only what was swept.
     base = TrainConfig().replace(**{k: v[0] for k, v in given.items() if len(v) == 1})
     configs = sweep.sweep_configs(base, {k: v for k, v in given.items() if len(v) > 1})
@@ -418,24 +281,6 @@ def _add_ray_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
-    from jlml_core.jobs import sweep
-
-    group = parser.add_argument_group(
-        "config fields (comma-separated values sweep a field; one value fixes it)"
-    )
-    defaults = TrainConfig()
-    for name, annotation in sweep.field_types().items():
-        choices = get_args(annotation)
-        kinds = "|".join(choices) if all(isinstance(c, str) for c in choices) and choices else ""
-        group.add_argument(
-            f"--{name.replace('_', '-')}",
-            dest=f"sweep_{name}",
-            metavar="V[,V...]",
-            help=f"{kinds + '; ' if kinds else ''}default: {getattr(defaults, name)}",
-        )
-
-
 def cmd_classifier(args: argparse.Namespace) -> int:
     from jlml_core.analysis.classifier import build_and_save_classifier
 
@@ -477,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
         return command
 
     train = add("train", "train a model (or return it at once from the cache)", cmd_train)
-    _add_config_arguments(train)
+    add_config_arguments(train)
     listing = add("list", "list cached and shipped models", cmd_list)
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     for name, text, handler in [
@@ -491,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
             help="key, folder name or path of a cached model "
             "(otherwise the config flags below pick it)",
         )
-        _add_config_arguments(command)
+        add_config_arguments(command)
         if name == "evaluate":
             command.add_argument(
                 "--subset",
@@ -550,7 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
         "train every combination of some config values into the cache, locally or on Ray",
         cmd_sweep,
     )
-    _add_sweep_arguments(sweep)
+    add_sweep_arguments(sweep)
     sweep.add_argument(
         "--jobs",
         type=_positive_int,
