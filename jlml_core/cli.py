@@ -6,40 +6,30 @@
     jlml sample --model <key> --out samples.png
     jlml sweep --arch dense --epochs 2 --kl-weight 0.5,1,2,4 --latent-dim 2,16 [--ray auto]
 
-Bad arguments exit with status 2 and one line saying what to change.
+Bad arguments exit with status 2 and one line saying what to change. This module builds the
+parser; the model flags are derived from `TrainConfig`'s fields (`cli_args`) and each
+subcommand's handler lives in `cli_commands`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn, get_args
+from typing import NoReturn
 
-from jlml_core.config import (
-    ConfigError,
-    LossReduction,
-    ModelKind,
-    Precision,
-    ReconstructionLoss,
-    Schedule,
-    TrainConfig,
-    WeightInit,
-)
-from jlml_core.data.datasets import DataError, load_split, resolve_dataset_dir
+from jlml_core import cli_commands as commands
+from jlml_core.analysis.evaluation import IW_SAMPLES
+from jlml_core.cli_args import CliError, add_config_arguments, add_sweep_arguments
+from jlml_core.cli_args import config_from_args as config_from_args  # tests and scripts use it
+from jlml_core.config import ConfigError
+from jlml_core.data.datasets import DataError
+from jlml_core.jobs.runner import TRANSFERS
 from jlml_core.nn import architectures
 from jlml_core.store import checkpoints
-from jlml_core.training.train import Progress
 
 EXIT_USAGE = 2
-# Importance samples per test image in reported metrics (the zoo uses the same).
-EVAL_IW_SAMPLES = 16
-
-
-class CliError(Exception):
-    """A user mistake; printed as one line, exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -69,338 +59,7 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
-def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    defaults = TrainConfig()
-    group = parser.add_argument_group("model and training")
-    group.add_argument(
-        "--dataset",
-        default=defaults.dataset,
-        help="mnist, fashion-mnist, or a folder of IDX files (default: %(default)s)",
-    )
-    group.add_argument(
-        "--kind",
-        choices=get_args(ModelKind),
-        default=defaults.kind,
-        help="plain autoencoder or VAE (default: %(default)s)",
-    )
-    group.add_argument(
-        "--arch",
-        default=defaults.arch,
-        help="encoder/decoder pair: dense, cnn_shallow, cnn_deep or a registered "
-        "one (default: %(default)s)",
-    )
-    group.add_argument(
-        "--latent-dim",
-        type=int,
-        default=defaults.latent_dim,
-        help="size of the code, 1..256 (default: %(default)s)",
-    )
-    group.add_argument(
-        "--hidden-dim",
-        type=int,
-        default=None,
-        help="width of the dense hidden layer (default: the architecture's)",
-    )
-    group.add_argument(
-        "--loss",
-        choices=get_args(ReconstructionLoss),
-        default=defaults.loss,
-        help="reconstruction loss (default: %(default)s)",
-    )
-    group.add_argument(
-        "--reconstruction-weight",
-        type=float,
-        default=defaults.reconstruction_weight,
-        help="(default: %(default)s)",
-    )
-    group.add_argument(
-        "--kl-weight",
-        type=float,
-        default=defaults.kl_weight,
-        help="beta; ignored for an AE (default: %(default)s)",
-    )
-    group.add_argument(
-        "--loss-reduction",
-        choices=get_args(LossReduction),
-        default=defaults.loss_reduction,
-        help="sum = proper ELBO; mean = the original project's per-pixel "
-        "weighting (default: %(default)s)",
-    )
-    group.add_argument("--epochs", type=int, default=defaults.epochs, help="(default: %(default)s)")
-    group.add_argument(
-        "--batch-size", type=int, default=defaults.batch_size, help="(default: %(default)s)"
-    )
-    group.add_argument(
-        "--lr",
-        type=float,
-        default=defaults.learning_rate,
-        help="Adam learning rate (default: %(default)s)",
-    )
-    group.add_argument(
-        "--schedule",
-        choices=get_args(Schedule),
-        default=defaults.schedule,
-        help="learning-rate schedule (default: %(default)s)",
-    )
-    group.add_argument(
-        "--init",
-        choices=get_args(WeightInit),
-        default=defaults.init,
-        help="initial weights: PyTorch's defaults or Keras's Glorot-uniform (default: %(default)s)",
-    )
-    group.add_argument(
-        "--precision",
-        choices=get_args(Precision),
-        default=defaults.precision,
-        help="training arithmetic: bf16 autocast, fp32, or auto = bf16 on CPUs with bf16 "
-        "instructions (default: %(default)s)",
-    )
-    group.add_argument("--seed", type=int, default=defaults.seed, help="(default: %(default)s)")
-    group.add_argument(
-        "--train-subset", type=int, default=None, help="train on the first N training images only"
-    )
-
-
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """Build and validate a config from parsed arguments; unknown architecture is an error."""
-    try:
-        architectures.get_architecture(args.arch)
-    except KeyError as error:
-        raise CliError(error.args[0]) from error
-    try:
-        return TrainConfig(
-            dataset=args.dataset,
-            kind=args.kind,
-            arch=args.arch,
-            latent_dim=args.latent_dim,
-            hidden_dim=args.hidden_dim,
-            loss=args.loss,
-            reconstruction_weight=args.reconstruction_weight,
-            kl_weight=args.kl_weight,
-            loss_reduction=args.loss_reduction,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            learning_rate=args.lr,
-            schedule=args.schedule,
-            init=args.init,
-            precision=args.precision,
-            seed=args.seed,
-            train_subset=args.train_subset,
-        )
-    except ConfigError as error:
-        raise CliError(str(error)) from error
-
-
-def _stores(args: argparse.Namespace) -> list[checkpoints.CheckpointStore]:
-    stores = checkpoints.default_stores()
-    if getattr(args, "cache_dir", None):
-        stores[-1] = checkpoints.CheckpointStore(args.cache_dir)
-    return stores
-
-
-class _ProgressBar:
-    """tqdm bar over all training steps, with the running loss terms as its postfix."""
-
-    def __init__(self) -> None:
-        self.bar = None
-
-    def __call__(self, progress: Progress) -> None:
-        from tqdm import tqdm
-
-        total = progress.epochs * progress.steps_per_epoch
-        if self.bar is None:
-            self.bar = tqdm(total=total, unit="step", desc="training", file=sys.stderr)
-        done = (progress.epoch - 1) * progress.steps_per_epoch + progress.step
-        self.bar.update(done - self.bar.n)
-        postfix = {"epoch": f"{progress.epoch}/{progress.epochs}", "loss": f"{progress.loss:.2f}"}
-        if progress.epoch_done and progress.history:
-            last = progress.history[-1]
-            if "test_neg_elbo" in last:
-                postfix["test -ELBO"] = f"{last['test_neg_elbo']:.2f}"
-            else:
-                postfix["test recon"] = f"{last['test_reconstruction']:.2f}"
-        self.bar.set_postfix(postfix)
-        if done >= total:
-            self.bar.close()
-
-
-def _format_value(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_format_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return ", ".join(f"{k}: {_format_value(v)}" for k, v in value.items())
-    return str(value)
-
-
-def _print_metrics(metrics: dict) -> None:
-    for name in sorted(metrics):
-        print(f"  {name:<28} {_format_value(metrics[name])}")
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    config = config_from_args(args)
-    resolve_dataset_dir(config.dataset)  # fail fast with the data error, before any work
-    stores = _stores(args)
-    store = checkpoints.find(config, stores)
-    if store is not None:
-        print(f"cached: {store.path_for(config)}")
-    else:
-        checkpoints.get_or_train(config, stores=stores, on_progress=_ProgressBar())
-        store = checkpoints.find(config, stores)
-        print(f"trained and saved: {store.path_for(config)}")
-    entry = store.read_entry(store.path_for(config))
-    _print_metrics(entry.metrics)
-    return 0
-
-
-def cmd_list(args: argparse.Namespace) -> int:
-    rows = [(store, e) for store in _stores(args) for e in store.entries()]
-    if args.json:
-        print(
-            json.dumps(
-                [
-                    {"path": str(e.path), "config": e.config.to_dict(), "metrics": e.metrics}
-                    for _, e in rows
-                ],
-                indent=2,
-            )
-        )
-        return 0
-    if not rows:
-        print("No cached models yet. Train one: python -m jlml_core train")
-        return 0
-    print(f"{'key':<13} {'-ELBO':>8} {'recon':>8}  model")
-    for _, entry in rows:
-        elbo = entry.metrics.get("test_neg_elbo")
-        recon = entry.metrics.get("test_reconstruction")
-        print(
-            f"{entry.key:<13} {elbo if elbo is None else f'{elbo:8.2f}'!s:>8} "
-            f"{recon if recon is None else f'{recon:8.2f}'!s:>8}  {entry.label}"
-        )
-    return 0
-
-
-def resolve_entry(args: argparse.Namespace) -> checkpoints.Entry:
-    """The cache entry named by --model (key, folder name or path), or by the config flags."""
-    stores = _stores(args)
-    if args.model:
-        path = Path(args.model)
-        if (path / checkpoints.MODEL_FILE).is_file():
-            return checkpoints.CheckpointStore(path.parent).read_entry(path)
-        try:
-            return checkpoints.find_entry(args.model, stores)
-        except checkpoints.CheckpointError as error:
-            raise CliError(str(error)) from error
-    config = config_from_args(args)
-    store = checkpoints.find(config, stores)
-    if store is None:
-        raise CliError("No cached model for that config; train it first with the same flags.")
-    return store.read_entry(store.path_for(config))
-
-
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    from jlml_core.analysis.evaluation import evaluate_model
-
-    entry = resolve_entry(args)
-    model = checkpoints.load_model(entry.path)
-    metrics = evaluate_model(model, entry.config, subset=args.subset, iw_samples=args.iw_samples)
-    print(f"{entry.label}  ({entry.path})")
-    _print_metrics(metrics)
-    in_zoo = entry.path.parent.resolve() == checkpoints.zoo_dir().resolve()
-    if args.subset is None and not in_zoo:
-        # Full-test-set numbers are recorded, so the dashboard can show them; subsets are not.
-        command = f"python -m jlml_core evaluate --model {entry.key} --iw-samples {args.iw_samples}"
-        store = checkpoints.CheckpointStore(entry.path.parent)
-        store.update_metrics(entry.config, {**metrics, "metrics_command": command})
-        print(f"saved to {entry.path / checkpoints.METRICS_FILE}")
-    return 0
-
-
-def cmd_sample(args: argparse.Namespace) -> int:
-    from jlml_core.figures.images import save_png
-    from jlml_core.inference import latent
-
-    entry = resolve_entry(args)
-    model = checkpoints.load_model(entry.path)
-    if args.what == "prior":
-        z = latent.sample_prior(args.n, model.latent_dim, args.seed, args.temperature)
-        images = latent.decode_points(model, z)
-    else:
-        test = load_split(entry.config.dataset, "test")
-        images_uint8 = test.images[: args.n]
-        images = latent.reconstruct(model, images_uint8)
-        originals = images_uint8.float().numpy() / 255.0
-        images = _interleave_rows(originals, images, args.columns)
-    out = save_png(latent.tile(images, args.columns), args.out, scale=args.scale)
-    print(f"wrote {out}")
-    return 0
-
-
-def _interleave_rows(originals, reconstructions, columns: int):
-    """Row of originals over row of their reconstructions, repeated."""
-    import numpy as np
-
-    rows = []
-    for start in range(0, len(originals), columns):
-        rows += [originals[start : start + columns], reconstructions[start : start + columns]]
-    return np.concatenate(rows)
-
-
-def cmd_zoo(args: argparse.Namespace) -> int:
-    from jlml_core.jobs.zoo_build import build_zoo, manifest_table
-    from jlml_core.store.zoo import read_manifest
-
-    if args.table:
-        print(manifest_table(read_manifest(args.out)))
-        return 0
-
-    build_zoo(
-        only=args.only,
-        out_dir=args.out,
-        evaluate=not args.no_evaluate,
-        force=args.force,
-        jobs=args.jobs,
-        ray_address=args.ray,
-        transfer=args.ray_transfer,
-    )
-    return 0
-
-
-def cmd_sweep(args: argparse.Namespace) -> int:
-    from jlml_core.jobs import sweep
-
-    given = {
-        name: sweep.parse_values(name, text)
-        for name in sweep.field_types()
-        if (text := getattr(args, f"sweep_{name}")) is not None
-    }
-    # Fields given one value are the base; the table then shows only what was swept.
-    base = TrainConfig().replace(**{k: v[0] for k, v in given.items() if len(v) == 1})
-    configs = sweep.sweep_configs(base, {k: v for k, v in given.items() if len(v) > 1})
-    if args.ray is None:
-        for dataset in {config.dataset for config in configs}:
-            resolve_dataset_dir(dataset)  # fail fast with the data error, before any work
-    out_dir = Path(args.cache_dir) if args.cache_dir else checkpoints.default_cache_dir()
-    where = f"Ray ({args.ray})" if args.ray else f"{args.jobs} local process(es)"
-    print(f"sweep: {len(configs)} model(s) on {where} into {out_dir}", file=sys.stderr)
-    records = sweep.run_sweep(
-        configs,
-        out_dir,
-        workers=args.jobs,
-        ray_address=args.ray,
-        transfer=args.ray_transfer,
-        evaluate=args.evaluate,
-        force=args.force,
-    )
-    print(sweep.results_table(base, records))
-    return 0
-
-
 def _add_ray_arguments(parser: argparse.ArgumentParser) -> None:
-    from jlml_core.jobs.runner import TRANSFERS
-
     parser.add_argument(
         "--ray",
         metavar="ADDRESS",
@@ -419,48 +78,6 @@ def _add_ray_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
-    from jlml_core.jobs import sweep
-
-    group = parser.add_argument_group(
-        "config fields (comma-separated values sweep a field; one value fixes it)"
-    )
-    defaults = TrainConfig()
-    for name, annotation in sweep.field_types().items():
-        choices = get_args(annotation)
-        kinds = "|".join(choices) if all(isinstance(c, str) for c in choices) and choices else ""
-        group.add_argument(
-            f"--{name.replace('_', '-')}",
-            dest=f"sweep_{name}",
-            metavar="V[,V...]",
-            help=f"{kinds + '; ' if kinds else ''}default: {getattr(defaults, name)}",
-        )
-
-
-def cmd_classifier(args: argparse.Namespace) -> int:
-    from jlml_core.analysis.classifier import build_and_save_classifier
-
-    print(f"wrote {build_and_save_classifier(epochs=args.epochs, seed=args.seed)}")
-    return 0
-
-
-def cmd_download(args: argparse.Namespace) -> int:
-    from jlml_core.data.datasets import download_with_torchvision
-
-    print(f"downloaded to {download_with_torchvision(args.dataset)}")
-    return 0
-
-
-def cmd_delete(args: argparse.Namespace) -> int:
-    entry = resolve_entry(args)
-    store = checkpoints.CheckpointStore(entry.path.parent)
-    if entry.path.parent.resolve() == checkpoints.zoo_dir().resolve():
-        raise CliError("That model is part of the shipped zoo; it cannot be deleted here.")
-    store.delete(entry.config)
-    print(f"deleted {entry.path}")
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with all subcommands."""
     parser = _Parser(
@@ -477,14 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
         )
         return command
 
-    train = add("train", "train a model (or return it at once from the cache)", cmd_train)
-    _add_config_arguments(train)
-    listing = add("list", "list cached and shipped models", cmd_list)
+    train = add("train", "train a model (or return it at once from the cache)", commands.cmd_train)
+    add_config_arguments(train)
+    listing = add("list", "list cached and shipped models", commands.cmd_list)
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     for name, text, handler in [
-        ("evaluate", "compute the test metrics of a cached model", cmd_evaluate),
-        ("sample", "write a PNG grid of prior samples or reconstructions", cmd_sample),
-        ("delete", "remove a model from the cache", cmd_delete),
+        ("evaluate", "compute the test metrics of a cached model", commands.cmd_evaluate),
+        ("sample", "write a PNG grid of prior samples or reconstructions", commands.cmd_sample),
+        ("delete", "remove a model from the cache", commands.cmd_delete),
     ]:
         command = add(name, text, handler)
         command.add_argument(
@@ -492,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
             help="key, folder name or path of a cached model "
             "(otherwise the config flags below pick it)",
         )
-        _add_config_arguments(command)
+        add_config_arguments(command)
         if name == "evaluate":
             command.add_argument(
                 "--subset",
@@ -503,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "--iw-samples",
                 type=_positive_int,
-                default=EVAL_IW_SAMPLES,
+                default=IW_SAMPLES,
                 help="importance samples per image for the log-likelihood (default: %(default)s)",
             )
         if name == "sample":
@@ -529,11 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
     classifier = add(
         "classifier",
         "train the MNIST classifier used for sample quality into checkpoints/classifier/",
-        cmd_classifier,
+        commands.cmd_classifier,
     )
     classifier.add_argument("--epochs", type=_positive_int, default=6, help="(default: 6)")
     classifier.add_argument("--seed", type=int, default=0, help="(default: 0)")
-    zoo = add("zoo", "train the shipped model zoo into checkpoints/ (1-3 h on 2 cores)", cmd_zoo)
+    zoo = add(
+        "zoo", "train the shipped model zoo into checkpoints/ (1-3 h on 2 cores)", commands.cmd_zoo
+    )
     zoo.add_argument("--only", nargs="*", help="names of zoo models to (re)build")
     zoo.add_argument("--out", type=Path, default=None, help="folder (default: checkpoints/)")
     zoo.add_argument(
@@ -549,9 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = add(
         "sweep",
         "train every combination of some config values into the cache, locally or on Ray",
-        cmd_sweep,
+        commands.cmd_sweep,
     )
-    _add_sweep_arguments(sweep)
+    add_sweep_arguments(sweep)
     sweep.add_argument(
         "--jobs",
         type=_positive_int,
@@ -563,7 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--evaluate", action="store_true", help="also compute the full metrics for each model"
     )
     sweep.add_argument("--force", action="store_true", help="retrain models already present")
-    download = add("download", "fetch a dataset with torchvision (needs internet)", cmd_download)
+    download = add(
+        "download", "fetch a dataset with torchvision (needs internet)", commands.cmd_download
+    )
     download.add_argument("dataset", choices=["mnist", "fashion-mnist"])
     return parser
 

@@ -1,7 +1,8 @@
 """Training configuration: one frozen dataclass that names a model completely.
 
 A `TrainConfig` is the key of the checkpoint cache, so every field that changes the trained
-weights belongs here, and nothing else does.
+weights belongs here, and nothing else does. Each field also carries its command-line help in
+its metadata, so the `train` flags are derived from this one list (`jlml_core.cli_args`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,24 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 # Fields added after checkpoints were cached, with the default that `to_dict` leaves out.
 _LATE_FIELD_DEFAULTS = {"init": "pytorch", "precision": "auto"}
+
+# Keys of a field's metadata, read by the command line (`jlml_core.cli_args`), which derives
+# one flag per field from them.
+HELP = "help"  # what the flag sets, in a few words ("" when the name says it all)
+FLAG = "flag"  # the flag, where it is not --field-name
+NONE_MEANS = "none_means"  # what the field's None default stands for, for the help text
+
+
+def _option(
+    default: Any, help_text: str = "", *, flag: str | None = None, none_means: str | None = None
+) -> Any:
+    """A config field with the command-line help (and flag) that goes with it."""
+    metadata = {HELP: help_text}
+    if flag is not None:
+        metadata[FLAG] = flag
+    if none_means is not None:
+        metadata[NONE_MEANS] = none_means
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 class ConfigError(ValueError):
@@ -64,23 +83,34 @@ class TrainConfig:
             (`jlml_core.runtime.precision`). Evaluation is always fp32.
     """
 
-    dataset: str = "mnist"
-    kind: ModelKind = "vae"
-    arch: str = "cnn_shallow"
-    latent_dim: int = 2
-    hidden_dim: int | None = None
-    loss: ReconstructionLoss = "bce"
-    reconstruction_weight: float = 1.0
-    kl_weight: float = 1.0
-    loss_reduction: LossReduction = "sum"
-    epochs: int = 5
-    batch_size: int = 128
-    learning_rate: float = 1e-3
-    schedule: Schedule = "constant"
-    seed: int = 0
-    train_subset: int | None = None
-    init: WeightInit = "pytorch"
-    precision: Precision = "auto"
+    dataset: str = _option("mnist", "mnist, fashion-mnist, or a folder of IDX files")
+    kind: ModelKind = _option("vae", "plain autoencoder or VAE")
+    arch: str = _option(
+        "cnn_shallow", "encoder/decoder pair: dense, cnn_shallow, cnn_deep or a registered one"
+    )
+    latent_dim: int = _option(2, f"size of the code, 1..{MAX_LATENT_DIM}")
+    hidden_dim: int | None = _option(
+        None, "width of the dense hidden layer", none_means="the architecture's"
+    )
+    loss: ReconstructionLoss = _option("bce", "reconstruction loss")
+    reconstruction_weight: float = _option(1.0)
+    kl_weight: float = _option(1.0, "beta; ignored for an AE")
+    loss_reduction: LossReduction = _option(
+        "sum", "sum = proper ELBO; mean = the original project's per-pixel weighting"
+    )
+    epochs: int = _option(5)
+    batch_size: int = _option(128)
+    learning_rate: float = _option(1e-3, "Adam learning rate", flag="--lr")
+    schedule: Schedule = _option("constant", "learning-rate schedule")
+    seed: int = _option(0)
+    train_subset: int | None = _option(None, "train on the first N training images only")
+    init: WeightInit = _option(
+        "pytorch", "initial weights: PyTorch's defaults or Keras's Glorot-uniform"
+    )
+    precision: Precision = _option(
+        "auto",
+        "training arithmetic: bf16 autocast, fp32, or auto = bf16 on CPUs with bf16 instructions",
+    )
 
     def __post_init__(self) -> None:
         _check_choice("kind", self.kind, ModelKind)

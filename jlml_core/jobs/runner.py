@@ -1,8 +1,8 @@
 """Train many configs into a checkpoint store: on this machine or on a Ray cluster.
 
-The zoo (`zoo.build_zoo`) and grid sweeps (`sweep.run_sweep`) both hand a list of `TrainJob`s
-to `run_jobs`, which runs each with `run_job` ("train one config into a store") in one of two
-places:
+The zoo (`zoo_build.build_zoo`) and grid sweeps (`sweep.run_sweep`) both hand a list of
+`TrainJob`s to `run_jobs`, which runs each with `run_job` ("train one config into a store") in
+one of two places:
 
 - locally: a pool of single-threaded processes (``workers`` at once);
 - Ray (``ray_address``): one task per model on a Ray cluster (``pip install jlml[cluster]``).
@@ -35,8 +35,6 @@ from jlml_core.data.datasets import resolve_dataset_dir
 from jlml_core.store.checkpoints import CheckpointStore, entry_files
 from jlml_core.training.train import Progress, fit
 
-# Importance samples per test image for test_iw_nll when a job evaluates its model.
-EVAL_IW_SAMPLES = 16
 # How a Ray task's model reaches the store: "auto" writes directly when the task's node sees
 # the store's folder and sends the files back otherwise; the other two insist on one way.
 Transfer = Literal["auto", "shared", "return"]
@@ -142,14 +140,12 @@ def run_job(job: TrainJob, out_dir: Path) -> Record:
             print(f"{job.name}: trained in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         evaluated = "knn_accuracy" in store.read_entry(store.path_for(config)).metrics
         if job.evaluate and (job.force or not evaluated):
-            from jlml_core.analysis.evaluation import (
-                evaluate_model,  # deferred: heavy, and not needed to train
-            )
+            # deferred: heavy, and not needed to train
+            from jlml_core.analysis.evaluation import IW_SAMPLES, evaluate_model
 
-            metrics = evaluate_model(store.load(config), config, iw_samples=EVAL_IW_SAMPLES)
+            metrics = evaluate_model(store.load(config), config, iw_samples=IW_SAMPLES)
             metrics["metrics_command"] = (
-                f"python -m jlml_core evaluate --model {config.key()} "
-                f"--iw-samples {EVAL_IW_SAMPLES}"
+                f"python -m jlml_core evaluate --model {config.key()} --iw-samples {IW_SAMPLES}"
             )
             store.update_metrics(config, metrics)
     entry = store.read_entry(store.path_for(config))

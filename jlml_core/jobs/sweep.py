@@ -3,30 +3,24 @@
     python -m jlml_core sweep --arch dense --epochs 2 --kl-weight 0.5,1,2,4 --latent-dim 2,16
 
 Any `TrainConfig` field can be swept: its flag is the field's name with dashes, its values
-comma-separated and parsed by the field's type. The models train through `runner.run_jobs`,
-locally or on a Ray cluster, and land in the checkpoint cache, where the dashboard lists them.
+comma-separated and parsed by the field's type (both derived in `jlml_core.cli_args`). The
+models train through `runner.run_jobs`, locally or on a Ray cluster, and land in the checkpoint
+cache, where the dashboard lists them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
-import types
-import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from jlml_core.cli_args import config_options
 from jlml_core.config import ConfigError, TrainConfig
 from jlml_core.jobs.runner import Record, TrainJob, Transfer, run_jobs
 
 NONE_TEXT = "none"  # how to sweep an optional field back to its default (e.g. --hidden-dim)
-
-
-def field_types() -> dict[str, Any]:
-    """Each config field's resolved type annotation, in declaration order."""
-    hints = typing.get_type_hints(TrainConfig)
-    return {field.name: hints[field.name] for field in dataclasses.fields(TrainConfig)}
 
 
 def parse_value(name: str, text: str) -> Any:
@@ -35,27 +29,23 @@ def parse_value(name: str, text: str) -> Any:
     Raises:
         ConfigError: unknown field, or text that is not a value of the field's type.
     """
-    types_by_name = field_types()
-    if name not in types_by_name:
-        raise ConfigError(f"{name!r} is not a config field; fields: {', '.join(types_by_name)}.")
-    annotation = types_by_name[name]
+    options = {option.name: option for option in config_options()}
+    if name not in options:
+        raise ConfigError(f"{name!r} is not a config field; fields: {', '.join(options)}.")
+    option = options[name]
     text = text.strip()
-    options = typing.get_args(annotation)
-    optional = isinstance(annotation, types.UnionType) and type(None) in options
-    if optional:
-        if text.lower() == NONE_TEXT:
-            return None
-        annotation = next(option for option in options if option is not type(None))
-    if typing.get_origin(annotation) is Literal:
+    if option.optional and text.lower() == NONE_TEXT:
+        return None
+    if option.choices:
         return text  # TrainConfig checks the choice and names the allowed ones
     try:
-        if annotation is int:
+        if option.value_type is int:
             return int(text)
-        if annotation is float:
+        if option.value_type is float:
             return float(text)
     except ValueError as error:
-        kind = "a whole number" if annotation is int else "a number"
-        extra = f" or {NONE_TEXT}" if optional else ""
+        kind = "a whole number" if option.value_type is int else "a number"
+        extra = f" or {NONE_TEXT}" if option.optional else ""
         raise ConfigError(f"{name} must be {kind}{extra}, not {text!r}.") from error
     if not text:
         raise ConfigError(f"{name} needs a value.")
@@ -97,8 +87,9 @@ def sweep_configs(base: TrainConfig, grid: Mapping[str, Sequence[Any]]) -> list[
 def train_command(config: TrainConfig) -> str:
     """The `train` command that gives this one model (flags for the non-default fields)."""
     defaults = TrainConfig()
+    flag_of = {option.name: option.flag for option in config_options()}
     flags = [
-        f"--{'lr' if name == 'learning_rate' else name.replace('_', '-')} {value}"
+        f"{flag_of[name]} {value}"
         for name, value in config.to_dict().items()
         if value != getattr(defaults, name)
     ]

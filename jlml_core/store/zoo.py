@@ -15,16 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from jlml_core.config import TrainConfig
-from jlml_core.jobs.runner import EVAL_IW_SAMPLES
-from jlml_core.jobs.runner import (
-    data_checksums as data_checksums,  # re-exported: tests and docs use it
-)
-from jlml_core.jobs.runner import machine_description as machine_description
 from jlml_core.store.checkpoints import zoo_dir
 
 MANIFEST_FILE = "manifest.json"
-# Importance samples per test image for test_iw_nll (16 decodes x 10,000 images per model).
-ZOO_IW_SAMPLES = EVAL_IW_SAMPLES
 
 # One recipe for the whole zoo: Adam with cosine decay, batch 128, seed 0.
 _RECIPE = dict(batch_size=128, learning_rate=1e-3, schedule="cosine", seed=0)

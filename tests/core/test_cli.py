@@ -8,20 +8,28 @@ subprocess check that an error really reaches the shell as status 2 and a single
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import inspect
 import os
 import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from PIL import Image
 
-from jlml_core import cli
+from jlml_core import cli, cli_args
+from jlml_core.analysis.evaluation import IW_SAMPLES, evaluate_model
+from jlml_core.config import HELP, PROJECT_DIR, ModelKind, Precision, TrainConfig
+from jlml_core.jobs.sweep import train_command
 from jlml_core.nn import architectures
 from jlml_core.store import checkpoints
+from jlml_core.store.zoo import read_manifest
+from tests.core.test_config import FIELD_CHANGES
 
 TRAIN_ARGS = shlex.split("train --arch dense --epochs 1 --train-subset 1000 --latent-dim 2")
 SUBCOMMANDS = ["train", "list", "evaluate", "sample", "delete", "zoo", "sweep", "download"]
@@ -299,3 +307,130 @@ def test_train_options_reach_the_config() -> None:
     config = cli.config_from_args(args)
     assert (config.hidden_dim, config.schedule, config.init) == (128, "cosine", "glorot")
     assert cli.config_from_args(cli.build_parser().parse_args(["train"])).init == "pytorch"
+
+
+# --- the config flags, derived from TrainConfig's fields -----------------------------------
+
+# `train --help`'s model flags and their help, as they read when every flag was typed out by
+# hand: deriving them from the config's fields must keep each word (argparse: `--lr` -> LR).
+TRAIN_FLAG_HELP = {
+    "--dataset DATASET": "mnist, fashion-mnist, or a folder of IDX files (default: mnist)",
+    "--kind {ae,vae}": "plain autoencoder or VAE (default: vae)",
+    "--arch ARCH": "encoder/decoder pair: dense, cnn_shallow, cnn_deep or a registered one "
+    "(default: cnn_shallow)",
+    "--latent-dim LATENT_DIM": "size of the code, 1..256 (default: 2)",
+    "--hidden-dim HIDDEN_DIM": "width of the dense hidden layer (default: the architecture's)",
+    "--loss {bce,mse,cb}": "reconstruction loss (default: bce)",
+    "--reconstruction-weight RECONSTRUCTION_WEIGHT": "(default: 1.0)",
+    "--kl-weight KL_WEIGHT": "beta; ignored for an AE (default: 1.0)",
+    "--loss-reduction {sum,mean}": "sum = proper ELBO; mean = the original project's per-pixel "
+    "weighting (default: sum)",
+    "--epochs EPOCHS": "(default: 5)",
+    "--batch-size BATCH_SIZE": "(default: 128)",
+    "--lr LR": "Adam learning rate (default: 0.001)",
+    "--schedule {constant,cosine}": "learning-rate schedule (default: constant)",
+    "--seed SEED": "(default: 0)",
+    "--train-subset TRAIN_SUBSET": "train on the first N training images only",
+    "--init {pytorch,glorot}": "initial weights: PyTorch's defaults or Keras's Glorot-uniform "
+    "(default: pytorch)",
+    "--precision {auto,fp32,bf16}": "training arithmetic: bf16 autocast, fp32, or auto = bf16 "
+    "on CPUs with bf16 instructions (default: auto)",
+}
+CONFIG_COMMANDS = ["train", "evaluate", "sample", "delete"]
+
+
+def _flag(field: str) -> str:
+    """The flag a user types for a config field (pinned here, not derived)."""
+    return "--lr" if field == "learning_rate" else f"--{field.replace('_', '-')}"
+
+
+def _help_section(
+    command: str, title: str, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """`jlml COMMAND --help`'s group `title` as {invocation: help}, unwrapped."""
+    monkeypatch.setenv("COLUMNS", "1000")  # argparse wraps at the terminal width
+    with pytest.raises(SystemExit):
+        cli.main([command, "--help"])
+    lines = capsys.readouterr().out.split(f"\n{title}:\n", 1)[1].split("\n\n", 1)[0]
+    options: dict[str, str] = {}
+    invocation = ""
+    for line in lines.splitlines():
+        if line.startswith("  -"):
+            invocation, _, help_text = line.strip().partition("  ")
+            options[invocation] = help_text.strip()
+        else:  # a long invocation puts its help on the next line
+            options[invocation] = " ".join([options[invocation], line.strip()]).strip()
+    return options
+
+
+@pytest.mark.parametrize("command", CONFIG_COMMANDS)
+def test_help_lists_every_config_field_with_its_help(
+    command: str, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shown = _help_section(command, cli_args.CONFIG_GROUP, capsys, monkeypatch)
+    assert shown == TRAIN_FLAG_HELP
+    flags = {invocation.split()[0] for invocation in shown}
+    assert flags == {_flag(field.name) for field in dataclasses.fields(TrainConfig)}
+
+
+def test_every_config_field_carries_its_help_in_its_metadata() -> None:
+    for field in dataclasses.fields(TrainConfig):
+        assert HELP in field.metadata, field.name
+        (invocation,) = [i for i in TRAIN_FLAG_HELP if i.split()[0] == _flag(field.name)]
+        assert field.metadata[HELP] in TRAIN_FLAG_HELP[invocation]
+
+
+@pytest.mark.parametrize("command", CONFIG_COMMANDS)
+def test_no_config_flags_give_the_default_config(command: str) -> None:
+    args = cli.build_parser().parse_args([command])
+    assert cli.config_from_args(args) == TrainConfig()
+
+
+@pytest.mark.parametrize(("field", "value"), FIELD_CHANGES.items())
+def test_each_config_flag_sets_its_field(field: str, value: object) -> None:
+    args = cli.build_parser().parse_args(["train", _flag(field), str(value)])
+    config = cli.config_from_args(args)
+    assert config == TrainConfig().replace(**{field: value})
+    assert config != TrainConfig()
+
+
+def test_every_config_flag_at_once_round_trips_through_train_command() -> None:
+    changed = TrainConfig(**FIELD_CHANGES)
+    command = train_command(changed)
+    assert all(_flag(field) in command.split() for field in FIELD_CHANGES)
+    assert cli.config_from_args(cli.build_parser().parse_args(command.split()[3:])) == changed
+
+
+def test_optional_fields_default_to_none_and_choices_come_from_the_literal_types() -> None:
+    args = cli.build_parser().parse_args(["train"])
+    assert args.hidden_dim is None and args.train_subset is None
+    options = {option.name: option for option in cli_args.config_options()}
+    assert options["kind"].choices == get_args(ModelKind)
+    assert options["precision"].choices == get_args(Precision)
+    assert (options["latent_dim"].value_type, options["learning_rate"].value_type) == (int, float)
+    assert options["hidden_dim"].optional and not options["latent_dim"].optional
+
+
+def test_sweep_flags_are_the_field_names_with_the_config_help(
+    capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shown = _help_section("sweep", cli_args.SWEEP_GROUP, capsys, monkeypatch)
+    by_flag = {invocation.split()[0]: text for invocation, text in shown.items()}
+    names = [field.name for field in dataclasses.fields(TrainConfig)]
+    assert list(by_flag) == [f"--{name.replace('_', '-')}" for name in names]
+    assert by_flag["--kind"] == "plain autoencoder or VAE; ae|vae; default: vae"
+    assert by_flag["--learning-rate"] == "Adam learning rate; default: 0.001"
+    assert by_flag["--hidden-dim"] == "width of the dense hidden layer; default: None"
+    assert by_flag["--epochs"] == "default: 5"
+
+
+def test_evaluate_reports_with_the_importance_samples_the_zoo_recorded() -> None:
+    # One count for every reported IW-NLL: the CLI's default, the library's and the zoo's.
+    assert cli.build_parser().parse_args(["evaluate"]).iw_samples == IW_SAMPLES
+    assert inspect.signature(evaluate_model).parameters["iw_samples"].default == IW_SAMPLES
+    manifest = read_manifest(PROJECT_DIR / "checkpoints")
+    assert {record["metrics"]["iw_samples"] for record in manifest.values()} == {IW_SAMPLES}
+    assert all(
+        record["metrics"]["metrics_command"].endswith(f"--iw-samples {IW_SAMPLES}")
+        for record in manifest.values()
+    )

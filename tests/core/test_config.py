@@ -8,7 +8,8 @@ import math
 
 import pytest
 
-from jlml_core.config import MAX_LATENT_DIM, ConfigError, TrainConfig
+from jlml_core.config import FLAG, HELP, MAX_LATENT_DIM, PROJECT_DIR, ConfigError, TrainConfig
+from jlml_core.store.zoo import ZOO
 
 # The key of the default config, pinned: if it changes, every cached and shipped model is
 # silently orphaned, so a change must be deliberate (and the zoo rebuilt).
@@ -177,3 +178,29 @@ def test_slug_names_the_model_and_is_a_safe_folder_name() -> None:
     assert config.slug() == f"mnist-ae-dense-z16-mse-{config.key()}"
     custom = TrainConfig(dataset="/home/me/my digits")
     assert custom.slug().startswith("custom-") and "/" not in custom.slug()
+
+
+def test_every_zoo_model_keeps_the_key_of_its_shipped_folder() -> None:
+    # The shipped folders end in the key their config had when they were trained; a config
+    # whose key moved would no longer find its weights.
+    folders = {path.name for path in (PROJECT_DIR / "checkpoints").iterdir() if path.is_dir()}
+    for name, config in ZOO.items():
+        assert config.slug() in folders, f"{name}: {config.slug()} is not in checkpoints/"
+    assert len({config.key() for config in ZOO.values()}) == len(ZOO)
+
+
+def test_every_field_carries_command_line_help() -> None:
+    for field in dataclasses.fields(TrainConfig):
+        assert isinstance(field.metadata[HELP], str), field.name
+        assert field.default is not dataclasses.MISSING, field.name
+    assert dataclasses.fields(TrainConfig)[0].metadata[HELP]  # dataset's help says what it takes
+    learning_rate = next(f for f in dataclasses.fields(TrainConfig) if f.name == "learning_rate")
+    assert learning_rate.metadata[FLAG] == "--lr"
+
+
+def test_metadata_leaves_the_dict_and_equality_alone() -> None:
+    # to_dict comes from dataclasses.asdict: field metadata must not add keys to it.
+    assert list(TrainConfig().to_dict()) == [
+        f.name for f in dataclasses.fields(TrainConfig) if f.name not in ("init", "precision")
+    ]
+    assert TrainConfig() == TrainConfig() and hash(TrainConfig()) == hash(TrainConfig())

@@ -16,6 +16,7 @@ from safetensors.torch import load_file, save_file
 from jlml_core.config import TrainConfig
 from jlml_core.data.datasets import load_split
 from jlml_core.nn.models import build_model
+from jlml_core.store.checkpoints import CheckpointStore
 from jlml_core.training.distributed import fit_data_parallel
 from jlml_core.training.train import evaluate
 
@@ -63,3 +64,24 @@ def test_two_ranks_end_identical_and_learn(tmp_path: Path) -> None:
     trained.load_state_dict(first)
     before, after = evaluate(untrained, test, CONFIG), evaluate(trained, test, CONFIG)
     assert after.neg_elbo < before.neg_elbo - 100  # measured: 553.7 -> 406.4 nats
+
+
+@pytest.mark.slow
+def test_torchrun_entry_point_trains_the_flags_config_into_the_store(tmp_path: Path) -> None:
+    flags = "--arch dense --hidden-dim 16 --train-subset 256 --epochs 1 --lr 0.01"
+    config = TrainConfig(
+        arch="dense", hidden_dim=16, train_subset=256, epochs=1, learning_rate=0.01
+    )
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    command = [*launcher, f"--nproc_per_node={WORLD_SIZE}", "-m", "jlml_core.jobs.torchrun"]
+    done = subprocess.run(
+        [*command, "--out", str(tmp_path), *flags.split()],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    (entry,) = CheckpointStore(tmp_path).entries()  # rank 0 saved it, once
+    assert entry.config == config and entry.path.name == config.slug()
+    assert entry.metrics["world_size"] == WORLD_SIZE
