@@ -1,40 +1,58 @@
 # Two commands do all set-up (see README):
-#   make run   — create .venv, install, start the dashboard on the shipped data and models
-#   make test  — create .venv, install (with test tools and Debian's Chromium), run the tests
+#   make run   — create .venv, install what the dashboard needs (requirements.txt), start it on
+#                the shipped data and models
+#   make test  — the same plus the test tools (requirements-dev.txt, Debian's Chromium), then
+#                run the tests
 #   make demo  — the dashboard as a public demo: no training, bounded controls, no tracebacks
+#
+# Each install level leaves a stamp in .venv, remade when its requirements change: `make test`
+# after `make run` only adds the test tools, and `make run` after `make test` installs nothing.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run demo test install zoo bench lint
+.PHONY: run demo test install install-runtime install-dev zoo bench lint
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+
+$(RUNTIME_STAMP): requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-install: $(BIN)/.installed
+# requirements-dev.txt includes requirements.txt, which the runtime stamp has installed already.
+$(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
 
-run: install
+install-runtime: $(RUNTIME_STAMP)
+
+install-dev: $(DEV_STAMP)
+
+install: install-dev
+
+run: install-runtime
 	$(BIN)/streamlit run app.py
 
 # Demo mode (dashboard/settings.py) plus the server options a public demo needs: generic error
 # messages, no Deploy button or developer menu, 1 MB uploads.
-demo: install
+demo: install-runtime
 	JLML_DEMO=1 STREAMLIT_CLIENT_SHOW_ERROR_DETAILS=none STREAMLIT_CLIENT_TOOLBAR_MODE=viewer \
 	STREAMLIT_SERVER_MAX_UPLOAD_SIZE=1 $(BIN)/streamlit run app.py
 
-test: install
+test: install-dev
 	bash scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 
-zoo: install
+zoo: install-runtime
 	$(BIN)/python -m jlml_core zoo
 
-bench: install
+bench: install-runtime
 	$(BIN)/python bench/train_throughput.py
