@@ -16,7 +16,7 @@ from dashboard.settings import limits, public_error
 from dashboard.sidebar import require_entry
 from dashboard.snippets import show_code
 from jlml_core.data.datasets import DataError
-from jlml_core.figures import latent_scatter as latent_plots
+from jlml_core.figures import latent_scatter
 from jlml_core.inference import latent, plane, reconstruction
 from jlml_core.nn.losses import LOSS_LABELS
 from jlml_core.store.checkpoints import CheckpointError, Entry
@@ -209,7 +209,7 @@ intro.caption(
     f"Where {entry.label} puts the {count:,} test digits, one colour per class. Click a "
     "digit, or anywhere in the plane, to decode it."
 )
-if note := latent_plots.projection_note(projection):
+if note := latent_scatter.projection_note(projection):
     intro.info(note)
 if (linked := links.linked_click(cache.projected_codes_for(entry))) is not None:
     st.session_state[CLICK_KEY] = (entry.key, linked)
