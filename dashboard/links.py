@@ -16,13 +16,15 @@ from collections.abc import Collection
 import numpy as np
 import streamlit as st
 
-from dashboard import inputs
 from dashboard.inputs import (
+    Click,
     format_point,
     parse_float,
     parse_int,
     parse_model_key,
+    parse_model_keys,
     parse_point,
+    parse_row,
     view_url,
 )
 from jlml_core.inference import plane
@@ -92,21 +94,21 @@ def requested_model(known: Collection[str]) -> str | None:
     return key
 
 
-def linked_click(points: np.ndarray) -> inputs.Click | None:
+def linked_click(points: np.ndarray) -> Click | None:
     """The test digit or place a newly opened link clicks in the plane of `points` (N, 2).
 
     A row is clamped to the test set, a place into the plotted extent.
     """
-    if (row := parse_int(incoming(DIGIT), 0, len(points) - 1)) is not None:
+    if (row := parse_row(incoming(DIGIT), len(points))) is not None:
         x, y = points[row]
-        return inputs.Click("digit", row, float(x), float(y))
+        return Click("digit", row, float(x), float(y))
     x_range, y_range = plane.plane_extent(points)
     if (place := parse_point(incoming(PLACE), x_range, y_range)) is not None:
-        return inputs.Click("plane", None, *place)
+        return Click("plane", None, *place)
     return None
 
 
-def publish_click(click: inputs.Click | None) -> None:
+def publish_click(click: Click | None) -> None:
     """Put the current click into the URL: its test digit's row, or the exact place decoded."""
     digit = click is not None and click.kind == "digit"
     publish(DIGIT, str(click.row) if digit else None)
@@ -118,13 +120,8 @@ def adopt_models(key: str, known: Collection[str], most: int) -> None:
 
     Only listed keys are kept, at most `most` of them; the link's order is kept.
     """
-    raw = incoming(key)
-    if raw is None:
-        return
-    pieces = raw[: 13 * most].split(",")
-    keys = [k for k in dict.fromkeys(pieces) if parse_model_key(k, known) is not None]
-    if keys:
-        st.session_state[key] = keys[:most]
+    if (keys := parse_model_keys(incoming(key), known, most)) is not None:
+        st.session_state[key] = keys
 
 
 def publish_models(key: str, keys: Collection[str]) -> None:

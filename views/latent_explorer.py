@@ -16,8 +16,9 @@ from dashboard.settings import limits, public_error
 from dashboard.sidebar import require_entry
 from dashboard.snippets import show_code
 from jlml_core.data.datasets import DataError
-from jlml_core.figures import latent_scatter as latent_plots
+from jlml_core.figures import latent_scatter
 from jlml_core.inference import latent, plane, reconstruction
+from jlml_core.nn.losses import LOSS_LABELS
 from jlml_core.store.checkpoints import CheckpointError, Entry
 
 NEIGHBOURS = 8
@@ -25,7 +26,6 @@ SCATTER_KEY = "latent_scatter"
 ROW_KEY = "latent_row"
 CLICK_KEY = "latent_click"
 STARTED_KEY = "latent_click_started"
-LOSS_NAMES = {"bce": "BCE", "mse": "MSE", "cb": "CB NLL"}
 HOW_CLICKING_WORKS = """
 Streamlit reports a Plotly selection only when a **point** is clicked, never a bare position.
 So under the digits lies an invisible grid of 120 × 120 points covering the whole plot: a
@@ -51,7 +51,7 @@ def _show_digit(entry: Entry, row: int, codes: np.ndarray, output: latent.ImageO
     decoded, loss = reconstruction.decode_with_loss(
         model, codes[row], test.images[row], entry.config.loss, output
     )
-    loss_name = LOSS_NAMES.get(entry.config.loss, entry.config.loss)
+    loss_name = LOSS_LABELS[entry.config.loss].nll
     logvar = cache.encodings_for(entry).logvar  # a VAE's q(z|x); None for an AE
     # One element for all lines: every element is one more message on every click.
     st.markdown(
@@ -209,7 +209,7 @@ intro.caption(
     f"Where {entry.label} puts the {count:,} test digits, one colour per class. Click a "
     "digit, or anywhere in the plane, to decode it."
 )
-if note := latent_plots.projection_note(projection):
+if note := latent_scatter.projection_note(projection):
     intro.info(note)
 if (linked := links.linked_click(cache.projected_codes_for(entry))) is not None:
     st.session_state[CLICK_KEY] = (entry.key, linked)

@@ -11,11 +11,10 @@ from dashboard import cache, links
 from dashboard.images import show_image
 from dashboard.settings import public_error
 from dashboard.snippets import show_code
-from jlml_core.analysis import comparison
-from jlml_core.analysis import likelihood as lc
+from jlml_core.analysis import comparison, likelihood
 from jlml_core.analysis.classifier import ClassifierError
 from jlml_core.data.datasets import DataError
-from jlml_core.figures import loss_curves as loss_plots
+from jlml_core.figures import loss_curves
 from jlml_core.inference import latent
 from jlml_core.store.checkpoints import CheckpointError, Entry
 
@@ -81,7 +80,7 @@ def _shown(group: list[Entry], outputs: tuple[str, ...]) -> list[tuple[Entry, st
     return [
         (entry, output)
         for entry in group
-        for output in lc.outputs_for(entry.config.loss)
+        for output in likelihood.outputs_for(entry.config.loss)
         if entry.config.loss != "cb" or output in outputs
     ]
 
@@ -91,7 +90,7 @@ def _images(group: list[Entry], outputs: tuple[str, ...]) -> None:
     try:
         originals = cache.test_set(group[0].config.dataset).images[:SHOWN].float().numpy() / 255
         shown = [
-            (lc.shown_title(e.config.loss, o), cache.first_reconstructions_for(e, SHOWN, o),
+            (likelihood.shown_title(e.config.loss, o), cache.first_reconstructions_for(e, SHOWN, o),
              cache.prior_samples_for(e, SHOWN, 0, o))
             for e, o in _shown(group, outputs)
         ]  # fmt: skip
@@ -115,7 +114,7 @@ def _images(group: list[Entry], outputs: tuple[str, ...]) -> None:
                 )
 
 
-def _scores(group: list[Entry], score_mean_samples: bool) -> list[lc.ShownScores]:
+def _scores(group: list[Entry], score_mean_samples: bool) -> list[likelihood.ShownScores]:
     rows = []
     for entry in group:
         quality = {}
@@ -124,7 +123,7 @@ def _scores(group: list[Entry], score_mean_samples: bool) -> list[lc.ShownScores
                 quality["cb_mean"] = cache.mean_sample_quality_for(entry)
             except ClassifierError as error:
                 st.warning(str(error))
-        rows += lc.shown_scores(entry, cache.shown_image_errors_for(entry), quality)
+        rows += likelihood.shown_scores(entry, cache.shown_image_errors_for(entry), quality)
     return rows
 
 
@@ -164,7 +163,7 @@ def _matched_models(entries: list[Entry]) -> None:
         st.error(f"Could not measure these models: {public_error(error)}")
         return
     show_code("likelihood_scores", group[0].key)
-    st.dataframe(pd.DataFrame(lc.scores_table(rows)), hide_index=True, key="lc_scores",
+    st.dataframe(pd.DataFrame(likelihood.scores_table(rows)), hide_index=True, key="lc_scores",
                  column_config=SCORE_FORMATS, width="stretch")  # fmt: skip
     st.markdown(COMPARABLE)
     if missing := [e for e in group if comparison.missing_evaluation(e)]:
@@ -172,10 +171,10 @@ def _matched_models(entries: list[Entry]) -> None:
         st.code("\n".join(comparison.evaluate_command(e) for e in missing), language="bash")
 
     st.subheader("What this comparison shows")
-    st.markdown("\n\n".join(lc.conclusion(rows)) or "Not enough measured numbers yet.")
+    st.markdown("\n\n".join(likelihood.conclusion(rows)) or "Not enough measured numbers yet.")
 
     st.subheader("Likelihood scores, within one likelihood only")
-    table = lc.iw_nll_by_likelihood({s.title: s.entries for s in sets})
+    table = likelihood.iw_nll_by_likelihood({s.title: s.entries for s in sets})
     st.dataframe(pd.DataFrame(table), hide_index=True, key="lc_iw_nll")
     st.caption(
         "IW-NLL (nats per test image, as `evaluate` recorded it) under each model's likelihood. "
@@ -191,7 +190,7 @@ def _matched_models(entries: list[Entry]) -> None:
     }
     if any(histories.values()):
         st.plotly_chart(
-            loss_plots.training_curves_figure(histories), key="lc_history",
+            loss_curves.training_curves_figure(histories), key="lc_history",
             alt="Training curves per epoch of the matched models trained with the "
             f"{', '.join(histories)} losses",
         )  # fmt: skip
@@ -211,7 +210,7 @@ st.header("BCE versus the continuous Bernoulli")
 pixels = st.multiselect(
     "Pixel values x",
     PIXEL_CHOICES,
-    default=list(loss_plots.DEFAULT_PIXELS),
+    default=list(loss_curves.DEFAULT_PIXELS),
     key="lc_pixels",
     bind=links.BIND,
 )
@@ -219,7 +218,7 @@ if not pixels:
     st.info("Choose at least one pixel value to draw its loss curves.")
 else:
     st.plotly_chart(
-        loss_plots.loss_curves_figure(sorted(pixels)), key="lc_curves",
+        loss_curves.loss_curves_figure(sorted(pixels)), key="lc_curves",
         alt="Line chart of the BCE and continuous-Bernoulli losses against the predicted "
         f"value, for pixel values {', '.join(f'{p:g}' for p in sorted(pixels))}",
     )  # fmt: skip
@@ -229,7 +228,7 @@ with explanation:
     st.markdown(WHY_BCE)
 with normaliser:
     st.plotly_chart(
-        loss_plots.log_normalizer_figure(height=360), key="lc_log_c",
+        loss_curves.log_normalizer_figure(height=360), key="lc_log_c",
         alt="Line chart of the continuous Bernoulli's log normaliser log C(λ) against λ",
     )  # fmt: skip
 
@@ -239,7 +238,7 @@ text, chart = st.columns([3, 2], gap="large")
 text.markdown(LAMBDA_OR_MEAN)
 with chart:
     st.plotly_chart(
-        loss_plots.cb_mean_figure(), key="lc_cb_mean",
+        loss_curves.cb_mean_figure(), key="lc_cb_mean",
         alt="Line chart of the continuous Bernoulli's mean against its parameter λ",
     )  # fmt: skip
 st.divider()

@@ -15,7 +15,7 @@ from dashboard.zoo_replay import class_names, show_replay
 from jlml_core.analysis import comparison
 from jlml_core.analysis.metrics import code_norms
 from jlml_core.data.datasets import DataError
-from jlml_core.figures import loss_curves as loss_plots
+from jlml_core.figures import loss_curves
 from jlml_core.inference import latent
 from jlml_core.store.checkpoints import CheckpointError, Entry
 
@@ -62,7 +62,7 @@ def _metrics_section(entries: list[Entry]) -> None:
     if charted:
         metric = st.selectbox("Chart a metric", charted, key="zoo_metric", bind=links.BIND)
         st.plotly_chart(
-            loss_plots.metric_bars_figure(list(table["model"]), list(table[metric]), metric),
+            loss_curves.metric_bars_figure(list(table["model"]), list(table[metric]), metric),
             key="zoo_metric_chart",
             alt=f"Bar chart of {metric} for each of the {len(table)} models in the table",
         )
@@ -116,7 +116,7 @@ def _scatter(entry: Entry, points: int, sweep: bool) -> None:
         st.error(f"Could not encode with {entry.label}: {public_error(error)}")
         return
     axes = "" if entry.config.latent_dim == 2 else f" (PCA of z={entry.config.latent_dim})"
-    figure = loss_plots.latent_scatter_figure(
+    figure = loss_curves.latent_scatter_figure(
         codes,
         labels,
         class_names(entry),
@@ -146,7 +146,7 @@ def _distribution(entry: Entry, quantity: str, sweep: bool) -> None:
         values, axis = comparison.posterior_radii(encodings.logvar), "RMS σ"
     else:
         values, axis = code_norms(encodings.mu), "‖μ‖"
-    figure = loss_plots.class_distribution_figure(
+    figure = loss_curves.class_distribution_figure(
         values, labels, class_names(entry), _title(entry, sweep), axis
     )
     st.plotly_chart(

@@ -13,11 +13,11 @@ from dashboard.sidebar import model_picker, require_entry
 from dashboard.snippets import show_code
 from jlml_core.data.datasets import DataError, ImageDataset
 from jlml_core.inference import latent, reconstruction
+from jlml_core.nn.losses import LOSS_LABELS
 from jlml_core.nn.models import Autoencoder
 from jlml_core.store.checkpoints import CheckpointError, Entry
 
 METHODS = ("At random", "By class", "By index", "Worst reconstructed")
-LOSS_NAMES = {"bce": "BCE", "mse": "MSE", "cb": "CB"}  # short: they sit under 112-px images
 CB_OUTPUTS = {"sigmoid": "λ (sigmoid of the decoder output)", "cb_mean": "the CB mean"}
 CB_EXPLANATION = (
     "A continuous-Bernoulli decoder outputs a shape parameter λ per pixel, which is *not* the "
@@ -106,7 +106,7 @@ def _model_rows(
     with heavy_compute():
         decoded = latent.reconstruct(model, images, output)  # (N, H, W) in [0, 1]
         losses = reconstruction.per_image_loss(model, images, config.loss)  # (N,)
-    name = LOSS_NAMES.get(config.loss, config.loss)
+    name = LOSS_LABELS[config.loss].short  # short: it sits under 112-px images
     st.markdown(f"**Reconstructions — {entry.label}**")
     _image_row(
         decoded,

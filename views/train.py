@@ -24,6 +24,7 @@ from jlml_core.analysis import comparison
 from jlml_core.config import MAX_LATENT_DIM, ConfigError, TrainConfig
 from jlml_core.data.datasets import DATASETS, DataError, resolve_dataset_dir
 from jlml_core.nn import architectures
+from jlml_core.nn.losses import LOSS_LABELS
 from jlml_core.store import checkpoints
 from jlml_core.training import calibration
 from jlml_core.training.calibration import Throughput
@@ -31,8 +32,8 @@ from jlml_core.training.calibration import Throughput
 REQUEST, RUNNING, RESULT = "train_request", "train_running", "train_result"
 DEFAULTS = TrainConfig()
 LOSS_HELP = (
-    "bce: binary cross-entropy; cb: continuous Bernoulli; mse: squared error (a Gaussian "
-    "likelihood). The Loss Comparison page explains the difference."
+    "; ".join(f"{loss}: {labels.description}" for loss, labels in LOSS_LABELS.items())
+    + ". The Loss Comparison page explains the difference."
 )
 REDUCTION_HELP = (
     "sum: the proper ELBO; mean: averages over pixels and latent dimensions like the original "
@@ -101,7 +102,7 @@ def _config_form(disabled: bool) -> dict:
         number("latent_dim", "Latent dimension", 1, help=f"1 to {MAX_LATENT_DIM}.")
     with objective:
         st.subheader("Loss")
-        choice("loss", "Reconstruction loss", ["bce", "cb", "mse"], help=LOSS_HELP)
+        choice("loss", "Reconstruction loss", list(LOSS_LABELS), help=LOSS_HELP)
         number("reconstruction_weight", "Reconstruction weight", 0.1)
         number("kl_weight", "KL weight (β)", 0.1, help="Ignored for an AE.")
         choice("loss_reduction", "Loss reduction", ["sum", "mean"], st.radio, horizontal=True,

@@ -18,13 +18,13 @@ from dashboard.snippets import show_code
 from jlml_core.data import DataError, digit_input
 from jlml_core.figures import posterior_traces
 from jlml_core.inference import latent, plane, reconstruction
+from jlml_core.nn.losses import LOSS_LABELS
 from jlml_core.store.checkpoints import CheckpointError, Entry
 
 CANVAS_KEY = "your_digit_canvas"
 UPLOAD_KEY = "your_digit_upload"
 SOURCE_KEY = "your_digit_source"  # "draw" or "upload": whichever the user touched last
 NEIGHBOURS = 8
-LOSS_NAMES = {"bce": "BCE", "mse": "MSE", "cb": "CB NLL"}
 HOW_IT_IS_PREPARED = """
 MNIST's digits were scanned, then each one's ink was scaled to fit a **20 × 20** box (keeping
 its shape, with anti-aliasing) and placed in a **28 × 28** field so that its **centre of
@@ -68,7 +68,7 @@ def _show_result(entry: Entry, image: np.ndarray) -> None:
 
     left, right = st.columns([2, 3], gap="medium")
     with left, st.container(key="your_digit_result"):
-        loss_name = LOSS_NAMES.get(entry.config.loss, entry.config.loss)
+        loss_name = LOSS_LABELS[entry.config.loss].nll
         show_images(
             [image / 255.0, decoded], ["your digit, as MNIST", "reconstruction"], 5,
             alts=["your digit, centred and scaled as MNIST",

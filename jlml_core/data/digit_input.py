@@ -11,6 +11,7 @@ a `DigitInputError` whose message is one sentence a student can act on.
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 
 import numpy as np
@@ -21,6 +22,10 @@ BOX = 20  # MNIST's box for the ink's longest side
 MAX_UPLOAD_BYTES = 1_000_000
 MAX_UPLOAD_PIXELS = 4096 * 4096
 _MIN_INK = 0.05  # strongest ink below this (on a 0..1 scale) counts as an empty picture
+_NO_DIGIT = "There is no digit in the picture yet: draw or upload one."
+# What Pillow raises for a damaged file: its decoders' errors, and the parsing errors that
+# `Image.open` itself reads as "not an image" but that a later seek or load lets through.
+_DAMAGED_FILE_ERRORS = (OSError, ValueError, SyntaxError, TypeError, IndexError, struct.error)
 
 
 class DigitInputError(ValueError):
@@ -46,7 +51,7 @@ def decode_upload(
 
     Raises:
         DigitInputError: empty file, file too large, not an image, too many pixels, an
-            animation, or a damaged file.
+            animation, a damaged file, or pixels that are not numbers.
     """
     if not data:
         raise DigitInputError("The file is empty (0 bytes); upload a PNG or JPEG of a digit.")
@@ -60,7 +65,7 @@ def decode_upload(
             image = Image.open(io.BytesIO(data))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise DigitInputError("The image has far too many pixels; upload a smaller one.") from error
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
+    except (UnidentifiedImageError, *_DAMAGED_FILE_ERRORS) as error:
         raise DigitInputError(
             "That file is not an image this page can read; upload a PNG, JPEG, GIF, BMP or WebP."
         ) from error
@@ -70,14 +75,17 @@ def decode_upload(
             f"The image is {width} × {height} pixels; the limit is "
             f"{max_pixels / 1e6:.0f} megapixels."
         )
-    if getattr(image, "n_frames", 1) > 1:
-        raise DigitInputError("The image is animated; upload a single still picture.")
     try:
-        image.load()
-        image = ImageOps.exif_transpose(image)  # phone photos store their rotation in EXIF
-        return to_gray(image)
-    except (OSError, ValueError, SyntaxError) as error:
-        raise DigitInputError(f"The image could not be decoded ({error}).") from error
+        animated = getattr(image, "n_frames", 1) > 1  # counting frames reads past the first
+        if not animated:
+            image.load()
+            image = ImageOps.exif_transpose(image)  # phone photos store their rotation in EXIF
+    except _DAMAGED_FILE_ERRORS as error:
+        reason = " ".join(str(error).split()) or type(error).__name__  # one line, never empty
+        raise DigitInputError(f"The image could not be decoded ({reason}).") from error
+    if animated:
+        raise DigitInputError("The image is animated; upload a single still picture.")
+    return to_gray(image)
 
 
 def to_gray(image: Image.Image) -> np.ndarray:
@@ -85,6 +93,9 @@ def to_gray(image: Image.Image) -> np.ndarray:
 
     16- and 32-bit integer images are scaled by their bit depth (PIL's own conversion to "L"
     would clip them), palettes and CMYK go through RGB.
+
+    Raises:
+        DigitInputError: for a floating-point image with NaN pixels (no luminance to show).
     """
     mode = image.mode
     if mode.startswith("I;16") or mode == "I":
@@ -94,6 +105,8 @@ def to_gray(image: Image.Image) -> np.ndarray:
         return np.clip(pixels / depth, 0.0, 1.0).astype(np.float32)
     if mode == "F":
         pixels = np.asarray(image, np.float64)
+        if np.isnan(pixels).any():
+            raise DigitInputError("The image has pixels that are not numbers (NaN); upload a PNG.")
         return np.clip(pixels / (255.0 if pixels.max() > 1.0 else 1.0), 0, 1).astype(np.float32)
     if mode in {"RGBA", "LA", "PA", "RGBa", "La"} or "transparency" in image.info:
         rgba = image.convert("RGBA")
@@ -155,9 +168,11 @@ def mnist_style(gray: np.ndarray) -> np.ndarray:
     Raises:
         EmptyPictureError: when the picture holds no ink.
     """
+    if np.size(gray) == 0:  # a canvas of no pixels has no border to tell paper from ink
+        raise EmptyPictureError(_NO_DIGIT)
     strokes = ink(gray)  # (H, W)
-    if strokes.size == 0 or strokes.max() < _MIN_INK:
-        raise EmptyPictureError("There is no digit in the picture yet: draw or upload one.")
+    if strokes.max() < _MIN_INK:
+        raise EmptyPictureError(_NO_DIGIT)
     rows = np.flatnonzero(strokes.any(axis=1))
     columns = np.flatnonzero(strokes.any(axis=0))
     crop = strokes[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
@@ -168,7 +183,7 @@ def mnist_style(gray: np.ndarray) -> np.ndarray:
     box = Image.fromarray(crop.astype(np.float32), "F").resize(size, Image.Resampling.LANCZOS)
     patch = np.clip(np.asarray(box, np.float32), 0.0, None)  # (h, w) with max(h, w) = 20
     if patch.max() <= 0:
-        raise EmptyPictureError("There is no digit in the picture yet: draw or upload one.")
+        raise EmptyPictureError(_NO_DIGIT)
     patch /= patch.max()  # MNIST's strokes peak at full white; so does a pencil drawing here
     centre_row, centre_column = centre_of_mass(patch)
     top = int(np.clip(round(SIDE / 2 - centre_row), 0, SIDE - patch.shape[0]))

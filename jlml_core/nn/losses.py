@@ -13,7 +13,7 @@ References:
 
 import math
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -21,6 +21,28 @@ from torch import Tensor
 
 Reconstruction = Literal["bce", "mse", "cb"]
 Reduction = Literal["mean", "sum", "none"]
+
+
+class LossLabels(NamedTuple):
+    """How the pages name a reconstruction loss.
+
+    Attributes:
+        short: where room is tight, e.g. under a 112-px image ("CB").
+        nll: a per-image loss value in nats ("Reconstruction loss (CB NLL): 97.3 nats").
+        description: in help texts ("continuous Bernoulli").
+    """
+
+    short: str
+    nll: str
+    description: str
+
+
+# Every reconstruction loss, in the order the pages offer them: BCE, its fix, then MSE.
+LOSS_LABELS: dict[Reconstruction, LossLabels] = {
+    "bce": LossLabels("BCE", "BCE", "binary cross-entropy"),
+    "cb": LossLabels("CB", "CB NLL", "continuous Bernoulli"),
+    "mse": LossLabels("MSE", "MSE", "squared error (a Gaussian likelihood)"),
+}
 
 _REDUCTIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "mean": torch.mean,

@@ -1,15 +1,24 @@
-"""Reading a shared link back: junk is ignored, numbers clamped, only listed models accepted."""
+"""Untrusted values read back: junk is ignored, numbers clamped, only listed models accepted."""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 
+from dashboard import inputs
 from dashboard.inputs import (
+    Click,
+    click_from_selection,
     format_point,
     parse_float,
+    parse_indices,
     parse_int,
     parse_model_key,
+    parse_model_keys,
     parse_point,
+    parse_row,
     view_url,
 )
 
@@ -80,3 +89,55 @@ def test_view_url_encodes_every_parameter_and_repeats_lists() -> None:
     assert url == "http://host/latent_explorer?model=abc&at=1.5%2C-2&p=1&p=2"
     assert view_url("http://host/", {}) == "http://host/"
     assert view_url("", {"gen_seed": "5"}) == "?gen_seed=5"
+
+
+def test_a_row_is_clamped_into_the_set_and_an_empty_set_has_none() -> None:
+    assert parse_row("42", 10_000) == 42
+    assert parse_row("123456", 10_000) == 9_999
+    assert parse_row("-3", 10_000) == 0
+    assert parse_row("7", 0) is None
+    assert parse_row("seven", 10) is None
+
+
+def test_a_list_of_keys_keeps_listed_ones_once_in_order_up_to_the_most() -> None:
+    first, second = "e0ce167b8cde", "0a3c73492859"
+    assert parse_model_keys(f"{second},{first}", KNOWN, 6) == [second, first]
+    assert parse_model_keys(f"{first},../../etc/passwd,{first},{second}", KNOWN, 6) == [
+        first,
+        second,
+    ]
+    assert parse_model_keys(f"{first},{second}", KNOWN, 1) == [first]
+    # Blanks around a key are dropped, so the page's multiselect gets a listed key.
+    assert parse_model_keys(f" {first}, {first} ,{second}", KNOWN, 6) == [first, second]
+    for junk in (None, "", ",", "ffffffffffff", "x" * 10_000):
+        assert parse_model_keys(junk, KNOWN, 6) is None
+
+
+def test_huge_typed_numbers_are_out_of_range_not_a_programmers_error() -> None:
+    with pytest.raises(ValueError, match="^Out of range: 9{30}"):
+        parse_indices("1, " + "9" * 5000, 100)
+    assert parse_indices("0" * 5000 + "7", 100) == [7]
+
+
+@pytest.mark.parametrize(
+    ("selection", "expected"),
+    [
+        ([{"x": 1, "y": 2}], None),  # not a mapping
+        ({"points": 5}, None),
+        ({"points": "xy"}, None),
+        ({"points": [{"x": 10**400, "y": 1}]}, None),  # no float holds it
+        ({"points": [{"x": 1, "y": 2, "customdata": [float("inf")]}]}, Click("plane", None, 1, 2)),
+        ({"points": [{"x": 1, "y": 2, "customdata": -3}]}, Click("plane", None, 1, 2)),
+        ({"points": [{"x": 1, "y": 2, "customdata": "12"}]}, Click("digit", 12, 1, 2)),
+    ],
+)
+def test_an_odd_selection_is_no_click_or_a_place(selection, expected) -> None:
+    assert click_from_selection(selection) == expected
+
+
+def test_inputs_never_imports_streamlit() -> None:
+    tree = ast.parse(Path(inputs.__file__).read_text(encoding="utf-8"))
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}  # fmt: skip
+    imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert not {name for name in imported if name.split(".")[0] in {"streamlit", "dashboard"}}

@@ -106,6 +106,14 @@ def test_an_empty_canvas_gives_a_message_and_a_drawn_one_a_digit() -> None:
     assert _bounding_box(digit)[0] == BOX and digit.max() == 255
 
 
+def test_a_canvas_of_no_pixels_is_empty_and_nan_pixels_are_refused() -> None:
+    with pytest.raises(EmptyPictureError, match="no digit"):
+        mnist_style(canvas_to_gray(np.zeros((0, 0, 4), np.uint8)))
+    nan_tiff = _png(Image.fromarray(np.array([[0.0, np.nan]], np.float32)), format="TIFF")
+    with pytest.raises(DigitInputError, match="not numbers"):
+        decode_upload(nan_tiff)
+
+
 def test_an_uploaded_png_reads_as_luminance() -> None:
     gray = decode_upload(_png(Image.fromarray((_dark_on_light_seven() * 255).astype(np.uint8))))
     assert gray.shape == (300, 240) and gray.dtype == np.float32

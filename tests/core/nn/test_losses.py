@@ -7,6 +7,7 @@ estimates and hand computations.
 
 import math
 from collections.abc import Callable
+from typing import get_args
 
 import pytest
 import torch
@@ -14,8 +15,11 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.distributions import ContinuousBernoulli, Normal, kl_divergence
 
+from jlml_core.config import ReconstructionLoss
 from jlml_core.nn import losses
 from jlml_core.nn.losses import (
+    LOSS_LABELS,
+    LossLabels,
     bce,
     cb_log_normalizer,
     cb_mean,
@@ -278,6 +282,15 @@ def test_reconstruction_loss_dispatches_by_name(
 def test_unknown_reconstruction_is_rejected(function: Callable[..., Tensor]) -> None:
     with pytest.raises(ValueError, match="must be one of"):
         function("l1", torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 2, 2))
+
+
+def test_every_reconstruction_loss_has_one_set_of_labels() -> None:
+    choices = set(get_args(ReconstructionLoss))  # what a TrainConfig accepts
+    assert set(LOSS_LABELS) == choices == set(get_args(losses.Reconstruction))
+    for labels in LOSS_LABELS.values():
+        assert all(label and label.strip() == label for label in labels)
+    for field in LossLabels._fields:  # no two losses share a label
+        assert len({getattr(labels, field) for labels in LOSS_LABELS.values()}) == len(choices)
 
 
 # --- log-likelihoods for reporting --------------------------------------------------------------
