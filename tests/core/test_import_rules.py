@@ -45,6 +45,8 @@ LAYERS = {
     "jlml_core.figures": 4,
     "jlml_core.jobs": 5,
     "jlml_core.cli": 5,
+    "jlml_core.cli_args": 5,  # the config flags, derived from TrainConfig (sweeps use them too)
+    "jlml_core.cli_commands": 5,
     "jlml_core.__main__": 5,
 }
 
