@@ -22,8 +22,7 @@ import torch  # noqa: E402
 
 from dashboard.settings import DEMO_LIMITS, LAPTOP_LIMITS, Limits  # noqa: E402
 from jlml_core.data.datasets import load_split  # noqa: E402
-from jlml_core.figures import latent_scatter as latent_plots
-from jlml_core.figures import loss_curves as loss_plots
+from jlml_core.figures import latent_scatter, loss_curves
 from jlml_core.figures.images import png_bytes  # noqa: E402
 from jlml_core.inference import latent, reconstruction
 from jlml_core.store import checkpoints  # noqa: E402
@@ -72,7 +71,7 @@ def controls(model, test, codes: np.ndarray, limits: Limits) -> dict[str, Callab
         x_range, y_range = plane.plane_extent(points)
         n = limits.manifold_digits
         background = plane.manifold_image(model, projection, x_range, y_range, n)
-        return latent_plots.latent_scatter(
+        return latent_scatter.latent_scatter(
             points, test.labels.numpy(), test.class_names, x_range, y_range, background=background
         ).to_json()
 
@@ -88,7 +87,7 @@ def controls(model, test, codes: np.ndarray, limits: Limits) -> dict[str, Callab
 
     def zoo_scatters() -> list[str]:  # every compared model's scatter at the point limit
         n = limits.zoo_points
-        figure = loss_plots.latent_scatter_figure(
+        figure = loss_curves.latent_scatter_figure(
             projection.project(codes[:n]), test.labels[:n].numpy(), test.class_names, "m"
         )
         return [figure.to_json() for _ in range(limits.compared_models)]

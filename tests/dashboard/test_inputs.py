@@ -141,3 +141,56 @@ def test_inputs_never_imports_streamlit() -> None:
                 for alias in node.names}  # fmt: skip
     imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert not {name for name in imported if name.split(".")[0] in {"streamlit", "dashboard"}}
+
+
+def _point(x: float, y: float, **extra) -> dict:
+    return {"curve_number": 0, "point_number": 3, "point_index": 3, "x": x, "y": y, **extra}
+
+
+@pytest.mark.parametrize(
+    ("selection", "expected"),
+    [
+        (None, None),
+        ({}, None),
+        ({"points": [], "point_indices": [], "box": [], "lasso": []}, None),
+        ({"points": [_point(0.5, -1.25)]}, Click("plane", None, 0.5, -1.25)),
+        ({"points": [_point(1.0, 2.0, customdata=4711)]}, Click("digit", 4711, 1.0, 2.0)),
+        ({"points": [_point(1.0, 2.0, customdata=[17])]}, Click("digit", 17, 1.0, 2.0)),
+        ({"points": [_point(1.0, 2.0, customdata=[])]}, Click("plane", None, 1.0, 2.0)),
+        # shift-click: the last point listed wins
+        (
+            {"points": [_point(0.0, 0.0, customdata=1), _point(3.0, 4.0)]},
+            Click("plane", None, 3.0, 4.0),
+        ),
+        # unreadable points are skipped, not raised
+        ({"points": [_point(1.0, 2.0, customdata=5), {"x": None}]}, Click("digit", 5, 1.0, 2.0)),
+        ({"points": [{"x": "nan", "y": 1.0}]}, None),
+        ({"points": [_point(1.0, 2.0, customdata="abc")]}, Click("plane", None, 1.0, 2.0)),
+    ],
+)
+def test_click_from_selection(selection, expected) -> None:
+    assert click_from_selection(selection) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("0, 7, 42", [0, 7, 42]), ("3 4   5", [3, 4, 5]), (" 9,", [9]), ("1,1", [1, 1])],
+)
+def test_parse_indices_accepts_lists(text: str, expected: list[int]) -> None:
+    assert parse_indices(text, 100) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "at least one"),
+        ("1, two", "Not a whole number: two"),
+        ("1.5", "Not a whole number"),
+        ("5, 100", "Out of range: 100"),
+        ("-1", "Out of range: -1"),
+        (", ".join(["1"] * 51), "at most"),
+    ],
+)
+def test_parse_indices_rejects_bad_input_with_a_message(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_indices(text, 100)

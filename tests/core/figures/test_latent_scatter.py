@@ -1,4 +1,4 @@
-"""Latent Explorer figure and click handling: pure functions, tiny synthetic inputs."""
+"""Latent Explorer figure: pure functions, tiny synthetic inputs."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from dashboard.inputs import Click, click_from_selection
 from jlml_core.config import TrainConfig
 from jlml_core.figures.colors import CLASS_COLORS
 from jlml_core.figures.latent_scatter import axis_titles, latent_scatter, projection_note
@@ -25,35 +24,6 @@ from jlml_core.inference.plane import (
 from jlml_core.nn.models import build_model
 
 NAMES = tuple(str(i) for i in range(10))
-
-
-def _point(x: float, y: float, **extra) -> dict:
-    return {"curve_number": 0, "point_number": 3, "point_index": 3, "x": x, "y": y, **extra}
-
-
-@pytest.mark.parametrize(
-    ("selection", "expected"),
-    [
-        (None, None),
-        ({}, None),
-        ({"points": [], "point_indices": [], "box": [], "lasso": []}, None),
-        ({"points": [_point(0.5, -1.25)]}, Click("plane", None, 0.5, -1.25)),
-        ({"points": [_point(1.0, 2.0, customdata=4711)]}, Click("digit", 4711, 1.0, 2.0)),
-        ({"points": [_point(1.0, 2.0, customdata=[17])]}, Click("digit", 17, 1.0, 2.0)),
-        ({"points": [_point(1.0, 2.0, customdata=[])]}, Click("plane", None, 1.0, 2.0)),
-        # shift-click: the last point listed wins
-        (
-            {"points": [_point(0.0, 0.0, customdata=1), _point(3.0, 4.0)]},
-            Click("plane", None, 3.0, 4.0),
-        ),
-        # unreadable points are skipped, not raised
-        ({"points": [_point(1.0, 2.0, customdata=5), {"x": None}]}, Click("digit", 5, 1.0, 2.0)),
-        ({"points": [{"x": "nan", "y": 1.0}]}, None),
-        ({"points": [_point(1.0, 2.0, customdata="abc")]}, Click("plane", None, 1.0, 2.0)),
-    ],
-)
-def test_click_from_selection(selection, expected) -> None:
-    assert click_from_selection(selection) == expected
 
 
 @pytest.mark.parametrize(

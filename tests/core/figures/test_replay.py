@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jlml_core.figures import replay as latent_replay
+from jlml_core.figures import replay
 from jlml_core.inference import latent
 from jlml_core.training.latent_history import LatentHistory
 
@@ -43,13 +43,13 @@ def _history(dim: int = 2, snapshots: int = 5, digits: int = 60) -> LatentHistor
     ],  # fmt: skip
 )
 def test_snapshot_label(epoch: float, label: str) -> None:
-    assert latent_replay.snapshot_label(epoch) == label
+    assert replay.snapshot_label(epoch) == label
 
 
 def test_snapshot_numbers_show_no_train_loss_before_the_first_step() -> None:
     history = _history()
-    assert latent_replay.snapshot_numbers(history, 0)["train loss"] == "–"
-    assert latent_replay.snapshot_numbers(history, 2) == {
+    assert replay.snapshot_numbers(history, 0)["train loss"] == "–"
+    assert replay.snapshot_numbers(history, 2) == {
         "moment": "epoch 0.25",
         "optimiser steps": "117",
         "train loss": "170",
@@ -59,7 +59,7 @@ def test_snapshot_numbers_show_no_train_loss_before_the_first_step() -> None:
 
 def test_wide_codes_use_the_pca_plane_of_the_final_snapshot_for_every_snapshot() -> None:
     history = _history(dim=5)
-    plane = latent_replay.replay_plane(history)
+    plane = replay.replay_plane(history)
     assert plane.points.shape == (5, 60, 2)
     assert plane.axis_titles == ("PC 1", "PC 2")
     projection = latent.fit_projection(history.mu[-1])
@@ -70,14 +70,14 @@ def test_wide_codes_use_the_pca_plane_of_the_final_snapshot_for_every_snapshot()
 
 def test_two_dimensional_codes_are_drawn_as_they_are() -> None:
     history = _history(dim=2)
-    plane = latent_replay.replay_plane(history)
+    plane = replay.replay_plane(history)
     np.testing.assert_array_equal(plane.points, history.mu)
     assert plane.axis_titles == ("z₁", "z₂")
 
 
 def test_animation_has_a_frame_and_a_slider_step_per_snapshot_on_fixed_axes() -> None:
     history = _history(dim=3)
-    figure = latent_replay.history_animation(history, CLASSES)
+    figure = replay.history_animation(history, CLASSES)
     assert len(figure.frames) == len(history) == 5
     names = [frame.name for frame in figure.frames]
     assert names == ["epoch 0", "epoch 0.05", "epoch 0.25", "epoch 1", "epoch 2"]
@@ -88,7 +88,7 @@ def test_animation_has_a_frame_and_a_slider_step_per_snapshot_on_fixed_axes() ->
     assert "train loss 150 · test loss 149.5" in figure.frames[-1].layout.title.text
     for frame in figure.frames:  # one trace per class in every frame, as in the first
         assert [t.name for t in frame.data] == [t.name for t in figure.data] == list(CLASSES)
-    plane = latent_replay.replay_plane(history)
+    plane = replay.replay_plane(history)
     assert tuple(figure.layout.xaxis.range) == pytest.approx(plane.x_range)
     last = np.concatenate([t.x for t in figure.frames[-1].data])
     assert len(last) == 60
@@ -99,4 +99,4 @@ def test_animation_of_an_empty_history_is_an_error() -> None:
     empty = history.__class__(**{**history.__dict__, "steps": history.steps[:0],
                                  "epochs": history.epochs[:0], "mu": history.mu[:0]})  # fmt: skip
     with pytest.raises(ValueError, match="no snapshots"):
-        latent_replay.history_animation(empty, CLASSES)
+        replay.history_animation(empty, CLASSES)

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from dashboard.inputs import parse_indices
 from jlml_core.config import TrainConfig
 from jlml_core.data.datasets import ImageDataset
 from jlml_core.inference import reconstruction
@@ -97,30 +96,6 @@ def test_pick_class_only_returns_that_class() -> None:
     assert len(picked) == 3 and set(labels[picked].tolist()) == {1}
     assert len(pick_class(labels, 1, 10)) == 4
     assert len(pick_class(labels, 7, 3)) == 0
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [("0, 7, 42", [0, 7, 42]), ("3 4   5", [3, 4, 5]), (" 9,", [9]), ("1,1", [1, 1])],
-)
-def test_parse_indices_accepts_lists(text: str, expected: list[int]) -> None:
-    assert parse_indices(text, 100) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("", "at least one"),
-        ("1, two", "Not a whole number: two"),
-        ("1.5", "Not a whole number"),
-        ("5, 100", "Out of range: 100"),
-        ("-1", "Out of range: -1"),
-        (", ".join(["1"] * 51), "at most"),
-    ],
-)
-def test_parse_indices_rejects_bad_input_with_a_message(text: str, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        parse_indices(text, 100)
 
 
 def test_module_has_no_streamlit_dependency() -> None:
