@@ -20,7 +20,7 @@ from jlml_core.jobs.runner import (
     data_checksums as data_checksums,  # re-exported: tests and docs use it
 )
 from jlml_core.jobs.runner import machine_description as machine_description
-from jlml_core.store.checkpoints import zoo_dir
+from jlml_core.store.model_cache import zoo_dir
 
 MANIFEST_FILE = "manifest.json"
 # Importance samples per test image for test_iw_nll (16 decodes x 10,000 images per model).
