@@ -6,8 +6,8 @@ recognition", 1998; Xiao et al., "Fashion-MNIST", arXiv:1708.07747) together wit
 ``SHA256SUMS`` file. A user folder holding files with the same names works the same way. The
 files themselves are read and checked by :mod:`jlml_core.data.idx`.
 
-Images stay uint8 in memory (60000 x 28 x 28 = 47 MB instead of 188 MB as float32) and are
-converted one batch at a time by :func:`jlml_core.data.batches.to_float_batch`.
+Images stay uint8 in memory (a quarter of their float32 size: 47 MB for MNIST's training set)
+and are converted one batch at a time by :func:`jlml_core.data.batches.to_float_batch`.
 """
 
 from __future__ import annotations

@@ -232,9 +232,9 @@ def evaluate(
 def make_optimizer(model: Autoencoder, config: TrainConfig) -> torch.optim.Adam:
     """Adam at the config's learning rate; the fused kernel on the bf16 path.
 
-    Why only there: fused Adam takes 1.5 ms per step instead of 3.6 ms for the dense model's
-    0.8 M parameters (2-core AMD EPYC), but rounds differently (1e-7 after 20 steps), and the
-    fp32 path must keep reproducing the shipped weights bit-for-bit.
+    Why only there: fused Adam more than halves the dense model's optimiser step
+    (docs/benchmarks.md, "bf16 on machine C"), but it rounds differently, and the fp32 path
+    must keep reproducing the shipped weights bit-for-bit.
     """
     device = next(model.parameters()).device
     fused = precision.resolve_precision(config.precision, device) == "bf16"
