@@ -30,7 +30,7 @@ _API = {
     "build_model": "jlml_core.nn.models",
     "register_architecture": "jlml_core.nn.architectures",
     "fit": "jlml_core.training.train",
-    "get_or_train": "jlml_core.store.checkpoints",
+    "get_or_train": "jlml_core.store.model_cache",
     "load_model": "jlml_core.store.checkpoints",
 }
 

@@ -1,26 +1,21 @@
-"""Datasets: MNIST-style IDX files on disk -> uint8 tensors, with checks a student can act on.
+"""Datasets: the registered ones, a user's folder, one split loaded as uint8 tensors (cached).
 
 The lab works offline. MNIST and Fashion-MNIST ship with the repository under ``data/`` as the
 original gzipped IDX files (LeCun et al., "Gradient-based learning applied to document
 recognition", 1998; Xiao et al., "Fashion-MNIST", arXiv:1708.07747) together with a
-``SHA256SUMS`` file. A user folder holding files with the same names works the same way.
+``SHA256SUMS`` file. A user folder holding files with the same names works the same way. The
+files themselves are read and checked by :mod:`jlml_core.data.idx`.
 
-IDX format (http://yann.lecun.com/exdb/mnist/): two zero bytes, a dtype code, the number of
-dimensions, one big-endian uint32 per dimension, then the values in row-major order.
-
-Images stay uint8 in memory (60000 x 28 x 28 = 47 MB instead of 188 MB as float32) and are
-converted one batch at a time by :func:`to_float_batch`.
+Images stay uint8 in memory (a quarter of their float32 size: 47 MB for MNIST's training set)
+and are converted one batch at a time by :func:`jlml_core.data.batches.to_float_batch`.
 """
 
 from __future__ import annotations
 
 import functools
-import gzip
-import hashlib
 import os
 import shutil
 import tempfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -29,11 +24,17 @@ import numpy as np
 import torch
 
 from jlml_core.config import PROJECT_DIR
-
-
-class DataError(Exception):
-    """Raised with a message a student can act on (names the file and what to do)."""
-
+from jlml_core.data.idx import (
+    CHECKSUM_FILE,
+    EXPECTED_FILES,
+    SPLIT_PREFIX,
+    DataError,
+    clear_checksum_cache,
+    find_split_file,
+    read_idx,
+    sha256_file,
+    verify_checksums,
+)
 
 DATASETS: dict[str, str] = {"mnist": "mnist", "fashion-mnist": "fashion-mnist"}
 """Registered dataset name -> folder name under :func:`data_root`."""
@@ -53,29 +54,6 @@ CLASS_NAMES: dict[str, tuple[str, ...]] = {
         "Ankle boot",
     ),
 }
-
-# File name prefixes used by the original distribution for each split.
-_SPLIT_PREFIX: dict[str, str] = {"train": "train", "test": "t10k"}
-_GZIP_MAGIC = b"\x1f\x8b"
-# IDX dtype code -> big-endian numpy dtype.
-_IDX_DTYPES: dict[int, np.dtype] = {
-    0x08: np.dtype(np.uint8),
-    0x09: np.dtype(np.int8),
-    0x0B: np.dtype(">i2"),
-    0x0C: np.dtype(">i4"),
-    0x0D: np.dtype(">f4"),
-    0x0E: np.dtype(">f8"),
-}
-_CHECKSUM_FILE = "SHA256SUMS"
-_EXPECTED_FILES = (
-    "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and "
-    "t10k-labels-idx1-ubyte (each optionally ending in .gz)"
-)
-_HASH_CHUNK = 1 << 20
-
-# (resolved path, size, mtime_ns) -> sha256 hex digest. Only facts about files on disk are
-# stored, so sharing it between Streamlit sessions is safe; the key changes when a file does.
-_CHECKSUM_CACHE: dict[tuple[str, int, int], str] = {}
 
 
 @dataclass(frozen=True, eq=False)
@@ -180,7 +158,7 @@ def resolve_dataset_dir(dataset: str) -> Path:
         if not folder.is_dir():
             raise DataError(
                 f"The {dataset!r} dataset folder {folder} does not exist. It should contain "
-                f"{_EXPECTED_FILES}. Copy those files there (a fresh clone of the "
+                f"{EXPECTED_FILES}. Copy those files there (a fresh clone of the "
                 f"repository includes them), or, when online, run "
                 f"`python -m jlml_core download {dataset}` to fetch them."
             )
@@ -191,151 +169,14 @@ def resolve_dataset_dir(dataset: str) -> Path:
         raise DataError(
             f"Unknown dataset {dataset!r}: it is not a registered name ({known}) and there is "
             f"no folder at {folder.resolve()}. A dataset folder should contain "
-            f"{_EXPECTED_FILES}."
+            f"{EXPECTED_FILES}."
         )
     return folder
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """Reads an IDX file, gzipped or raw (recognised by its magic bytes, not its name).
-
-    Args:
-        path: The file to read.
-
-    Returns:
-        A writable array in native byte order with the dimensions declared in the header.
-
-    Raises:
-        DataError: If the file cannot be read, is not IDX, or is truncated or too long.
-    """
-    path = Path(path)
-    redo = "Delete it and copy or download it again."
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise DataError(f"Cannot read {path}: {error}.") from error
-    if data[:2] == _GZIP_MAGIC:
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as error:
-            # EOFError: the gzip stream stops early, i.e. an interrupted copy or download.
-            raise DataError(
-                f"{path} is a damaged or truncated gzip file ({error}). {redo}"
-            ) from error
-
-    if len(data) < 4 or data[:2] != b"\x00\x00":
-        raise DataError(
-            f"{path} is not an IDX file (it starts with {data[:8]!r}; an IDX file starts with "
-            f"two zero bytes). A failed download often saves an error web page instead. {redo}"
-        )
-    dtype_code, ndim = data[2], data[3]
-    if dtype_code not in _IDX_DTYPES:
-        raise DataError(f"{path} has unknown IDX dtype code {dtype_code:#04x}. {redo}")
-    if ndim == 0:
-        raise DataError(f"{path} declares 0 dimensions, which is not valid IDX. {redo}")
-    header_size = 4 + 4 * ndim
-    if len(data) < header_size:
-        raise DataError(f"{path} is truncated: it ends inside its header. {redo}")
-    dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
-    dtype = _IDX_DTYPES[dtype_code]
-    expected = header_size + int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
-    if len(data) < expected:
-        raise DataError(
-            f"{path} is truncated: its header promises shape {dims} ({expected} bytes) but "
-            f"only {len(data)} bytes are there. {redo}"
-        )
-    if len(data) > expected:
-        raise DataError(
-            f"{path} has {len(data) - expected} unexpected bytes after the data of shape "
-            f"{dims}; it is corrupt or not the file it claims to be. {redo}"
-        )
-    values = np.frombuffer(data, dtype=dtype, offset=header_size).reshape(dims)
-    # Copy once into a writable native-order array: torch.from_numpy warns on read-only buffers.
-    return values.astype(dtype.newbyteorder("="), copy=True)
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _cached_sha256(path: Path) -> str:
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key not in _CHECKSUM_CACHE:
-        _CHECKSUM_CACHE[key] = _sha256_file(path)
-    return _CHECKSUM_CACHE[key]
-
-
-def _read_checksum_list(sums_path: Path) -> dict[str, str]:
-    """Parses ``sha256sum`` output: ``<64 hex digits> [ *]<file name>`` per line."""
-    expected: dict[str, str] = {}
-    for line_number, line in enumerate(sums_path.read_text().splitlines(), start=1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        digest, _, file_name = line.partition(" ")
-        file_name = file_name.strip().lstrip("*")
-        if len(digest) != 64 or not file_name:
-            raise DataError(
-                f"{sums_path} line {line_number} is not '<sha256>  <file name>': {line!r}. "
-                f"Fix or delete {sums_path}."
-            )
-        expected[file_name] = digest.lower()
-    return expected
-
-
-def verify_checksums(folder: Path) -> None:
-    """Checks the files listed in ``folder/SHA256SUMS`` that exist against their sha256.
-
-    Does nothing when there is no ``SHA256SUMS`` (e.g. a user's own folder). Digests are cached
-    per (path, size, mtime), so repeated loads and app reruns do not hash the files again.
-
-    Args:
-        folder: A dataset folder.
-
-    Raises:
-        DataError: If ``SHA256SUMS`` is malformed or a listed file does not match it.
-    """
-    folder = Path(folder)
-    sums_path = folder / _CHECKSUM_FILE
-    if not sums_path.is_file():
-        return
-    for file_name, expected in _read_checksum_list(sums_path).items():
-        path = folder / file_name
-        if not path.is_file():
-            continue
-        actual = _cached_sha256(path)
-        if actual != expected:
-            registered = [name for name, sub in DATASETS.items() if sub == folder.name]
-            redownload = (
-                f", or delete it and run `python -m jlml_core download {registered[0]}`"
-                if registered
-                else ""
-            )
-            raise DataError(
-                f"{path} does not match its checksum in {sums_path} (expected sha256 "
-                f"{expected[:12]}..., got {actual[:12]}...), so it is corrupt or incomplete. "
-                f"Re-copy it from where you got it (a fresh clone of the repository has intact "
-                f"copies){redownload}."
-            )
-
-
-def _find_split_file(folder: Path, split: str, kind: Literal["images", "labels"]) -> Path:
-    stem = f"{_SPLIT_PREFIX[split]}-{kind}-idx{3 if kind == 'images' else 1}-ubyte"
-    # The dotted variant ("train-images.idx3-ubyte") is how some mirrors (e.g. Kaggle) name them.
-    dotted = stem.replace("-idx", ".idx")
-    candidates = [folder / f"{base}{ext}" for base in (stem, dotted) for ext in ("", ".gz")]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise DataError(
-        f"No {split} {kind} file in {folder}: expected {stem} or {stem}.gz. A dataset folder "
-        f"should contain {_EXPECTED_FILES}."
-    )
+def _registered_name(folder: Path) -> str | None:
+    """The registered dataset kept in a folder of this name, i.e. one that can be downloaded."""
+    return next((name for name, sub in DATASETS.items() if sub == folder.name), None)
 
 
 def _file_stamp(path: Path) -> tuple[int, int]:
@@ -353,7 +194,7 @@ def _load_split_cached(
 ) -> ImageDataset:
     # `stamps` is only part of the cache key: a replaced file gets a fresh load.
     del stamps
-    verify_checksums(images_path.parent)
+    verify_checksums(images_path.parent, _registered_name(images_path.parent))
     images = read_idx(images_path)  # (N, H, W)
     labels = read_idx(labels_path)  # (N,)
     if images.ndim != 3 or images.dtype != np.uint8:
@@ -406,19 +247,19 @@ def load_split(dataset: str = "mnist", split: Literal["train", "test"] = "test")
     Raises:
         DataError: If the folder or files are missing, corrupt, or inconsistent.
     """
-    if split not in _SPLIT_PREFIX:
+    if split not in SPLIT_PREFIX:
         raise DataError(f"split must be 'train' or 'test', got {split!r}.")
     folder = resolve_dataset_dir(dataset).resolve()
     name = dataset if dataset in DATASETS else str(folder)
-    images_path = _find_split_file(folder, split, "images")
-    labels_path = _find_split_file(folder, split, "labels")
+    images_path = find_split_file(folder, split, "images")
+    labels_path = find_split_file(folder, split, "labels")
     stamps = (_file_stamp(images_path), _file_stamp(labels_path))
     return _load_split_cached(name, split, images_path, labels_path, stamps)
 
 
 def _clear_caches() -> None:
     _load_split_cached.cache_clear()
-    _CHECKSUM_CACHE.clear()
+    clear_checksum_cache()
 
 
 load_split.cache_clear = _clear_caches  # type: ignore[attr-defined]
@@ -464,9 +305,9 @@ def download_with_torchvision(dataset: str, root: Path | None = None) -> Path:
             ) from error
         target.mkdir(parents=True, exist_ok=True)
         lines = []
-        for split in _SPLIT_PREFIX:
+        for split in SPLIT_PREFIX:
             for kind in ("images", "labels"):
-                file_name = f"{_SPLIT_PREFIX[split]}-{kind}-idx{3 if kind == 'images' else 1}"
+                file_name = f"{SPLIT_PREFIX[split]}-{kind}-idx{3 if kind == 'images' else 1}"
                 file_name += "-ubyte.gz"
                 source = raw_folder / file_name
                 read_idx(source)  # Fail before replacing good files with bad ones.
@@ -474,7 +315,7 @@ def download_with_torchvision(dataset: str, root: Path | None = None) -> Path:
                 partial = target / f".{file_name}.partial"
                 shutil.copyfile(source, partial)
                 os.replace(partial, target / file_name)
-                lines.append(f"{_sha256_file(target / file_name)}  {file_name}\n")
-        (target / _CHECKSUM_FILE).write_text("".join(lines))
+                lines.append(f"{sha256_file(target / file_name)}  {file_name}\n")
+        (target / CHECKSUM_FILE).write_text("".join(lines))
     load_split.cache_clear()  # type: ignore[attr-defined]
     return target

@@ -73,8 +73,8 @@ def logits_to_images(logits: torch.Tensor, output: ImageOutput = "sigmoid") -> n
 
 
 # Decoding in chunks of this many codes keeps a conv decoder's activations (32 channels at
-# 28x28: 100 KB per image) inside the CPU cache: 400 points took 171 ms in one batch and 117 ms
-# in chunks of 100 on a 2-core AMD EPYC (bench/train_throughput.py).
+# 28x28: 100 KB per image) inside the CPU cache, which decodes 400 points about 1.5x faster
+# than one batch does (docs/benchmarks.md, "Decoding latency").
 DECODE_BATCH = 128
 
 

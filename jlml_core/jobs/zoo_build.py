@@ -14,7 +14,7 @@ from jlml_core.jobs.runner import (
     data_checksums as data_checksums,  # re-exported: tests and docs use it
 )
 from jlml_core.jobs.runner import machine_description as machine_description
-from jlml_core.store.checkpoints import zoo_dir
+from jlml_core.store.model_cache import zoo_dir
 from jlml_core.store.zoo import ZOO, read_manifest, write_manifest
 
 

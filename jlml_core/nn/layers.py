@@ -15,10 +15,9 @@ class ConvTranspose2dBiasAfter(nn.ConvTranspose2d):
     """`nn.ConvTranspose2d` that adds its bias as a separate broadcast step.
 
     Why: on CPU, oneDNN's backward pass for a transposed convolution *with* a bias computes
-    the bias gradient inside its slow weight-gradient kernel; measured on a 2-core AMD EPYC
-    (batch 128, 64->32 channels, 14x14->28x28), backward took 69 ms with the fused bias and
-    55 ms + 1 ms for a plain channel sum without it, and the whole `cnn_shallow` VAE
-    training step got about 1.4x faster (bench/train_throughput.py).
+    the bias gradient inside its slow weight-gradient kernel; without it, plus a plain channel
+    sum for the bias, the `cnn_shallow` decoder's 64->32 layer needs about a fifth less time
+    for its backward pass (docs/benchmarks.md, "What made cnn_shallow training faster").
     """
 
     def forward(self, x: torch.Tensor, output_size: list[int] | None = None) -> torch.Tensor:
@@ -48,9 +47,9 @@ class Conv2dViaFold(nn.Conv2d):
     Why: oneDNN runs a 3x3 convolution with a single output channel (the decoders' last
     layer) at a few percent of the CPU's peak. Here each input pixel's contribution to each of
     the k*k output positions it touches is one 1x1 convolution (C_in -> C_out*k*k, a GEMM oneDNN
-    runs well), and `F.fold` adds those contributions into place. Measured on a 2-core AMD EPYC
-    (batch 128, 32 -> 1 channels, 28x28): forward 14 -> 10 ms, forward+backward 32 -> 20 ms.
-    Other settings fall back to the stock convolution.
+    runs well), and `F.fold` adds those contributions into place: forward and backward of the
+    decoders' 32 -> 1 channel layer about 1.6x faster (docs/benchmarks.md). Other settings fall
+    back to the stock convolution.
     """
 
     def __init__(self, *args, **kwargs) -> None:

@@ -1,20 +1,21 @@
-"""The checkpoint cache: one folder per config, keyed by a stable hash of it.
+"""A checkpoint store: one folder per config, keyed by a stable hash of it.
 
 Each entry holds ``model.safetensors`` (tensors only — no pickle anywhere), ``config.json``,
 ``metrics.json`` and ``history.json``. An entry is written into a temporary folder and renamed
 into place, so a crash never leaves half an entry; a lock file stops two processes from
-training the same config at once. Nobody else in the package reads or writes these files.
+training the same config at once. Nobody else in the package reads or writes these files;
+which stores exist and what to do when a model is missing is `model_cache`'s business.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,31 +23,32 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
-from jlml_core.config import PROJECT_DIR, ConfigError, TrainConfig
+from jlml_core.config import ConfigError, TrainConfig
 from jlml_core.nn.models import DEFAULT_IMAGE_SHAPE, Autoencoder, build_model
 from jlml_core.training.latent_history import LatentHistory
-from jlml_core.training.train import FitResult, ProgressCallback, fit
+from jlml_core.training.train import FitResult
 
 try:  # POSIX advisory locks; on Windows concurrent training is simply not guarded.
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-CACHE_ENV = "JLML_CACHE_DIR"
-ZOO_ENV = "JLML_ZOO_DIR"
 MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
 HISTORY_FILE = "history.json"
 LATENT_HISTORY_FILE = "latent_history.safetensors"
 ENTRY_FILES = (MODEL_FILE, CONFIG_FILE, METRICS_FILE, HISTORY_FILE)  # the ones every entry has
+# The latent history file holds one tensor per LatentHistory field; the codes in float16.
+_LATENT_FIELDS = tuple(field.name for field in dataclasses.fields(LatentHistory))
+_FLOAT16_FIELDS = frozenset({"mu", "logvar"})
 
 
 class CheckpointError(RuntimeError):
     """A cache entry that cannot be used; the message names the folder and what to do."""
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Entry:
     """One cached model, as listed (nothing loaded but its small JSON files)."""
 
@@ -73,23 +75,6 @@ class Entry:
             text += f" · {c.init} init"
         # Two models alike in all of the above (the zoo has some) differ in training length.
         return f"{text} · {c.epochs} ep"
-
-
-def default_cache_dir() -> Path:
-    """$JLML_CACHE_DIR, else ~/.cache/jlml/checkpoints — where user-trained models go."""
-    if env := os.environ.get(CACHE_ENV):
-        return Path(env)
-    return Path.home() / ".cache" / "jlml" / "checkpoints"
-
-
-def zoo_dir() -> Path:
-    """The pre-trained model zoo shipped with the project (read-only at run time).
-
-    $JLML_ZOO_DIR points elsewhere (tests use it to isolate themselves).
-    """
-    if env := os.environ.get(ZOO_ENV):
-        return Path(env)
-    return PROJECT_DIR / "checkpoints"
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -291,20 +276,14 @@ def entry_files(folder: Path | str) -> dict[str, bytes]:
 
 
 def write_latent_history(path: Path, history: LatentHistory) -> None:
-    """Store a latent history as safetensors: codes in float16 (a third of a pixel at the
-    plot's scale is far below what the eye sees), everything else exact."""
-    tensors = {
-        "rows": torch.from_numpy(history.rows),
-        "labels": torch.from_numpy(history.labels),
-        "steps": torch.from_numpy(history.steps),
-        "epochs": torch.from_numpy(history.epochs),
-        "mu": torch.from_numpy(history.mu).half(),
-        "train_loss": torch.from_numpy(history.train_loss),
-        "test_loss": torch.from_numpy(history.test_loss),
-    }
-    if history.logvar is not None:
-        tensors["logvar"] = torch.from_numpy(history.logvar).half()
-    save_file({k: v.contiguous() for k, v in tensors.items()}, str(path))
+    """Store a latent history as safetensors, one tensor per field: codes in float16 (a third of
+    a pixel at the plot's scale is far below what the eye sees), everything else exact."""
+    tensors = {}
+    for name in _LATENT_FIELDS:
+        if (values := getattr(history, name)) is not None:
+            tensor = torch.from_numpy(values)
+            tensors[name] = (tensor.half() if name in _FLOAT16_FIELDS else tensor).contiguous()
+    save_file(tensors, str(path))
     canonicalize_safetensors_header(path)
 
 
@@ -319,18 +298,13 @@ def read_latent_history(folder: Path | str) -> LatentHistory | None:
         return None
     try:
         tensors = load_file(str(path))
-        logvar = tensors.get("logvar")
-        history = LatentHistory(
-            rows=tensors["rows"].numpy(),
-            labels=tensors["labels"].numpy(),
-            steps=tensors["steps"].numpy(),
-            epochs=tensors["epochs"].numpy(),
-            mu=tensors["mu"].float().numpy(),
-            logvar=None if logvar is None else logvar.float().numpy(),
-            train_loss=tensors["train_loss"].numpy(),
-            test_loss=tensors["test_loss"].numpy(),
-        )
-    except (SafetensorError, OSError, KeyError, ValueError) as error:
+        arrays = {
+            name: (tensors[name].float() if name in _FLOAT16_FIELDS else tensors[name]).numpy()
+            for name in _LATENT_FIELDS
+            if name in tensors
+        }
+        history = LatentHistory(**{"logvar": None, **arrays})  # an AE stores no logvar
+    except (SafetensorError, OSError, TypeError, ValueError) as error:
         raise CheckpointError(f"{path} is damaged ({error}); delete that file.") from error
     snapshots, digits = len(history.steps), len(history.rows)
     if history.mu.ndim != 3 or history.mu.shape[:2] != (snapshots, digits):
@@ -409,60 +383,11 @@ def _image_shape_of(model_file: Path) -> tuple[int, int, int]:
     return (channels, height, width)
 
 
-def default_stores() -> list[CheckpointStore]:
-    """Where models are looked up, in order: the shipped zoo, then the user's cache."""
-    return [CheckpointStore(zoo_dir(), read_only=True), CheckpointStore(default_cache_dir())]
+def __getattr__(name: str) -> Any:
+    # The names that moved to `model_cache` stay importable from here (README, cli, pages);
+    # imported on first use, as model_cache imports this module.
+    from jlml_core.store import model_cache
 
-
-def find(
-    config: TrainConfig, stores: list[CheckpointStore] | None = None
-) -> CheckpointStore | None:
-    """The first store that holds a model for `config`, or None."""
-    return next((s for s in stores or default_stores() if s.contains(config)), None)
-
-
-def find_entry(name: str, stores: list[CheckpointStore] | None = None) -> Entry:
-    """The cached model whose config key (e.g. "e0ce167b8cde") or folder name is `name`.
-
-    Only listed entries can match, so a name is never used as a path.
-
-    Raises:
-        CheckpointError: no store holds such a model.
-    """
-    for store in stores if stores is not None else default_stores():
-        for entry in store.entries():
-            if name in (entry.key, entry.path.name):
-                return entry
-    raise CheckpointError(f"No cached model {name!r}; see `python -m jlml_core list`.")
-
-
-def get_or_train(
-    config: TrainConfig,
-    *,
-    stores: list[CheckpointStore] | None = None,
-    on_progress: ProgressCallback | None = None,
-) -> Autoencoder:
-    """The cached model for `config`, training and caching it first if nobody has.
-
-    Args:
-        config: what to load or train.
-        stores: where to look, in order; the last writable one receives new models.
-            Defaults to `default_stores()`.
-        on_progress: passed to `fit` if training is needed.
-
-    Returns:
-        The model in eval mode on the CPU.
-    """
-    stores = stores if stores is not None else default_stores()
-    if (store := find(config, stores)) is not None:
-        return store.load(config)
-    writable = [s for s in stores if not s.read_only]
-    if not writable:
-        raise CheckpointError("No writable checkpoint store to train into.")
-    target = writable[-1]
-    with target.lock(config):
-        if target.contains(config):  # another process finished it while we waited
-            return target.load(config)
-        result = fit(config, on_progress=on_progress)
-        target.save(config, result)
-    return target.load(config)
+    if name in model_cache.__all__:
+        return getattr(model_cache, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from jlml_core.config import TrainConfig
-from jlml_core.store.checkpoints import zoo_dir
+from jlml_core.store.model_cache import zoo_dir
 
 MANIFEST_FILE = "manifest.json"
 

@@ -7,7 +7,8 @@ torchrun starts the processes and sets RANK, WORLD_SIZE, MASTER_ADDR and MASTER_
 process builds the same seeded model and walks the same shuffle; of each batch of
 ``batch_size`` images it takes every world_size-th one, and DDP averages the gradients, so
 one optimiser step still sees one batch of ``batch_size`` images. Each process draws its own
-VAE noise (seed + rank). The loop reuses `train.train_one_epoch` and `train.evaluate`.
+VAE noise (seed + rank). The loop reuses `train.train_one_epoch` and `train.evaluate`, and
+`history.record_epochs` writes the same records as `fit`'s.
 
 The weights differ from a single-process `fit` with the same config (other noise, other sum
 order), so they are saved into a store of their own (``--out``), never into the cache, whose
@@ -16,8 +17,8 @@ keys promise that one config gives one model.
 
 from __future__ import annotations
 
+import functools
 import math
-import time
 
 import torch
 import torch.distributed as dist
@@ -26,6 +27,7 @@ from torch.nn.parallel import DistributedDataParallel
 from jlml_core.config import ConfigError, TrainConfig
 from jlml_core.data.batches import uses_channels_last
 from jlml_core.data.datasets import ImageDataset, load_split
+from jlml_core.training.history import record_epochs
 from jlml_core.training.train import FitResult, evaluate, make_scheduler, train_one_epoch
 
 
@@ -54,43 +56,27 @@ def fit_data_parallel(
     scheduler = make_scheduler(optimizer, config, math.ceil(len(train) / config.batch_size))
     order_generator = torch.Generator().manual_seed(config.seed)  # the same on every rank
     noise_generator = torch.Generator().manual_seed(config.seed + rank)
-    history: list[dict[str, float]] = []
-    started = time.perf_counter()
-    for epoch in range(1, config.epochs + 1):
-        epoch_start = time.perf_counter()
-        record: dict[str, float] = {"epoch": epoch}
-        record |= train_one_epoch(
+
+    def train_shard(epoch: int) -> dict[str, float]:
+        """This rank's share of every batch; DDP averages the gradients over the ranks."""
+        return train_one_epoch(
             ddp_model,
             optimizer,
-            train.images,
-            config,
-            order_generator,
+            images=train.images,  # all of them: `shard` takes this rank's share of each batch
+            config=config,
+            generator=order_generator,
+            noise_generator=noise_generator,
+            shard=(rank, world),
             epoch=epoch,
             scheduler=scheduler,
-            shard=(rank, world),
-            noise_generator=noise_generator,
         )
-        train_seconds = time.perf_counter() - epoch_start
-        result = evaluate(model, test, config)
-        record |= {
-            "test_loss": result.loss,
-            "test_reconstruction": result.reconstruction,
-            "test_kl": result.kl,
-            "images_per_second": len(train) / train_seconds,  # all ranks together
-            "seconds": time.perf_counter() - epoch_start,
-        }
-        if result.neg_elbo is not None:
-            record["test_neg_elbo"] = result.neg_elbo
-        history.append(record)
-    seconds = time.perf_counter() - started
+
+    evaluate_epoch = functools.partial(evaluate, model, test, config)
+    # len(train) counts the images of all ranks, so the throughput is theirs together.
+    history, metrics = record_epochs(config.epochs, train_shard, evaluate_epoch, len(train))
     model = model.to(memory_format=torch.contiguous_format).eval()
-    metrics = {k: v for k, v in history[-1].items() if k.startswith("test_")}
-    metrics |= {
-        "train_seconds": seconds,
-        "images_per_second": history[-1]["images_per_second"],
-        "world_size": world,
-    }
-    return FitResult(model, history, metrics, seconds)
+    metrics["world_size"] = world
+    return FitResult(model, history, metrics, metrics["train_seconds"])
 
 
 def _build_on_cpu(config: TrainConfig, train: ImageDataset) -> torch.nn.Module:

@@ -3,8 +3,8 @@
 `fit` takes a `LatentSnapshot` at the start, at a few points inside the first epoch (where the
 plane changes most) and after every epoch. A snapshot encodes the recorded digits in eval mode
 without gradients and without drawing random numbers, so recording never changes the weights
-(``tests/test_latent_history.py`` checks they stay byte-identical). The snapshots of one run form
-a `LatentHistory`, stored beside the checkpoint (see `checkpoints.save`).
+(``tests/core/training/test_latent_history.py`` checks they stay byte-identical). The snapshots
+of one run form a `LatentHistory`, stored beside the checkpoint (see `CheckpointStore.save`).
 """
 
 from __future__ import annotations

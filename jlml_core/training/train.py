@@ -9,8 +9,8 @@ optimiser state, the loss and `evaluate` stay fp32.
 
 from __future__ import annotations
 
+import functools
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -26,6 +26,7 @@ from jlml_core.nn.models import Autoencoder, ModelOutput, build_model
 from jlml_core.runtime import memory, precision
 from jlml_core.runtime.device import pick_device
 from jlml_core.training import latent_history
+from jlml_core.training.history import EvalResult, record_epochs
 from jlml_core.training.latent_history import LatentHistory, LatentSnapshot
 
 
@@ -88,18 +89,6 @@ class FitResult:
     metrics: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     latent_history: LatentHistory | None = None
-
-
-class EvalResult(NamedTuple):
-    """Test-set means per image, in nats (sums over pixels and latent dimensions).
-
-    `neg_elbo` is the negative ELBO under the model's own likelihood (None for an AE).
-    """
-
-    reconstruction: float
-    kl: float
-    neg_elbo: float | None
-    loss: float
 
 
 def to_fp32(output: ModelOutput) -> ModelOutput:
@@ -243,9 +232,9 @@ def evaluate(
 def make_optimizer(model: Autoencoder, config: TrainConfig) -> torch.optim.Adam:
     """Adam at the config's learning rate; the fused kernel on the bf16 path.
 
-    Why only there: fused Adam takes 1.5 ms per step instead of 3.6 ms for the dense model's
-    0.8 M parameters (2-core AMD EPYC), but rounds differently (1e-7 after 20 steps), and the
-    fp32 path must keep reproducing the shipped weights bit-for-bit.
+    Why only there: fused Adam more than halves the dense model's optimiser step
+    (docs/benchmarks.md, "bf16 on machine C"), but it rounds differently, and the fp32 path
+    must keep reproducing the shipped weights bit-for-bit.
     """
     device = next(model.parameters()).device
     fused = precision.resolve_precision(config.precision, device) == "bf16"
@@ -301,7 +290,6 @@ def fit(
     steps_per_epoch = math.ceil(len(train) / config.batch_size)
     scheduler = make_scheduler(optimizer, config, steps_per_epoch)
     generator = torch.Generator().manual_seed(config.seed)
-    history: list[dict[str, float]] = []
     snapshots: list[LatentSnapshot] = []
     recorded = None
     if record_latents:
@@ -334,11 +322,9 @@ def fit(
     first_steps = latent_history.first_epoch_snapshot_steps(steps_per_epoch)
     if recorded is not None and 0 in first_steps:
         snapshot_in_epoch(0, [float("nan")] * 3)
-    started = time.perf_counter()
-    for epoch in range(1, config.epochs + 1):
-        epoch_start = time.perf_counter()
-        record: dict[str, float] = {"epoch": epoch}
-        record |= train_one_epoch(
+
+    def train_epoch(epoch: int) -> dict[str, float]:
+        return train_one_epoch(
             model,
             optimizer,
             train.images,
@@ -350,21 +336,11 @@ def fit(
             snapshot_steps=frozenset(first_steps) - {0} if epoch == 1 else frozenset(),
             on_snapshot=snapshot_in_epoch if recorded is not None else None,
         )
-        train_seconds = time.perf_counter() - epoch_start
-        result = evaluate(model, test, config)
-        record |= {
-            "test_loss": result.loss,
-            "test_reconstruction": result.reconstruction,
-            "test_kl": result.kl,
-            "images_per_second": len(train) / train_seconds,
-            "seconds": time.perf_counter() - epoch_start,
-        }
-        if result.neg_elbo is not None:
-            record["test_neg_elbo"] = result.neg_elbo
-        history.append(record)
-        taken = snapshot(epoch, steps_per_epoch, record["train_loss"])
+
+    def after_epoch(epoch: int, history: list[dict[str, float]]) -> None:
+        last = history[-1]
+        taken = snapshot(epoch, steps_per_epoch, last["train_loss"])
         if on_progress is not None:
-            last = history[-1]
             report = Progress(
                 epoch,
                 config.epochs,
@@ -379,11 +355,12 @@ def fit(
             )
             if on_progress(report) is False:
                 raise TrainingCancelled(f"Training cancelled after epoch {epoch}.")
-    seconds = time.perf_counter() - started
+
+    evaluate_epoch = functools.partial(evaluate, model, test, config)
+    history, metrics = record_epochs(
+        config.epochs, train_epoch, evaluate_epoch, len(train), after_epoch
+    )
     model = model.to("cpu", memory_format=torch.contiguous_format).eval()
-    final = history[-1]
-    metrics = {k: v for k, v in final.items() if k.startswith("test_")}
-    metrics |= {"train_seconds": seconds, "images_per_second": final["images_per_second"]}
     # What "auto" became on this machine, so a cached model says whether it was bf16-trained.
     metrics["precision"] = precision.resolve_precision(config.precision, device)
     latents = None
@@ -391,4 +368,4 @@ def fit(
         latents = LatentHistory.from_snapshots(
             np.arange(len(recorded)), recorded.labels.numpy(), snapshots
         )
-    return FitResult(model, history, metrics, seconds, latents)
+    return FitResult(model, history, metrics, metrics["train_seconds"], latents)

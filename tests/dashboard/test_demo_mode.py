@@ -16,7 +16,8 @@ from streamlit.testing.v1 import AppTest
 from dashboard import cache, server
 from dashboard.settings import DEMO_LIMITS, LAPTOP_LIMITS, public_error
 from jlml_core.inference import latent
-from jlml_core.store.checkpoints import CACHE_ENV, MODEL_FILE, CheckpointStore
+from jlml_core.store.checkpoints import MODEL_FILE, CheckpointStore
+from jlml_core.store.model_cache import CACHE_ENV
 from tests.apptest_helpers import ROOT, entry_for, open_link, open_page, texts
 
 SAFE_OPTIONS = ("client.showErrorDetails", "client.toolbarMode")

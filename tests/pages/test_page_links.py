@@ -16,7 +16,8 @@ from dashboard import cache
 from dashboard.settings import LAPTOP_LIMITS
 from jlml_core.data.datasets import load_split
 from jlml_core.inference import latent, plane
-from jlml_core.store.checkpoints import CACHE_ENV, load_model
+from jlml_core.store.checkpoints import load_model
+from jlml_core.store.model_cache import CACHE_ENV
 from tests.apptest_helpers import ROOT, entry_for, open_link, texts
 from tests.pages.test_page_loss_comparison import relabelled_copy
 

@@ -16,7 +16,8 @@ from jlml_core.analysis import likelihood as lc
 from jlml_core.config import TrainConfig
 from jlml_core.data.datasets import load_split
 from jlml_core.store import checkpoints
-from jlml_core.store.checkpoints import CACHE_ENV, CONFIG_FILE, CheckpointStore
+from jlml_core.store.checkpoints import CONFIG_FILE, CheckpointStore
+from jlml_core.store.model_cache import CACHE_ENV
 from tests.apptest_helpers import texts
 
 ROOT = Path(__file__).resolve().parents[2]

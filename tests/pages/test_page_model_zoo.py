@@ -11,7 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import cache
 from jlml_core.store import checkpoints
-from jlml_core.store.checkpoints import CACHE_ENV, CheckpointStore
+from jlml_core.store.checkpoints import CheckpointStore
+from jlml_core.store.model_cache import CACHE_ENV
 from tests.apptest_helpers import texts
 from tests.pages.test_page_loss_comparison import relabelled_copy
 

@@ -13,7 +13,8 @@ from streamlit.testing.v1 import AppTest
 from dashboard import cache
 from jlml_core.config import TrainConfig
 from jlml_core.figures.payload import from_typed_array
-from jlml_core.store.checkpoints import CACHE_ENV, CheckpointStore
+from jlml_core.store.checkpoints import CheckpointStore
+from jlml_core.store.model_cache import CACHE_ENV
 from tests.apptest_helpers import texts
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""Tests for data.datasets: real MNIST files, plus tiny IDX files written here."""
+"""Tests for data.datasets and data.idx: real MNIST files, plus tiny IDX files written here."""
 
 from __future__ import annotations
 
@@ -14,19 +14,18 @@ import numpy as np
 import pytest
 import torch
 
-from jlml_core.data import datasets as data
+from jlml_core.data import idx
 from jlml_core.data.batches import to_float_batch
 from jlml_core.data.datasets import (
     CLASS_NAMES,
     DATASETS,
-    DataError,
     ImageDataset,
+    data_root,
     download_with_torchvision,
     load_split,
-    read_idx,
     resolve_dataset_dir,
-    verify_checksums,
 )
+from jlml_core.data.idx import DataError, read_idx, verify_checksums
 
 REPO_DATA = Path(__file__).resolve().parents[3] / "data"
 SHARED_DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
@@ -142,9 +141,9 @@ def test_data_root_defaults_to_repo_and_honours_env(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv("JLML_DATA_DIR", raising=False)
-    assert data.data_root() == REPO_DATA
+    assert data_root() == REPO_DATA
     monkeypatch.setenv("JLML_DATA_DIR", str(tmp_path))
-    assert data.data_root() == tmp_path
+    assert data_root() == tmp_path
 
 
 # --- checksums -----------------------------------------------------------------------------
@@ -187,13 +186,13 @@ def test_checksums_are_hashed_once(
     mnist_test_copy: Path, monkeypatch: pytest.MonkeyPatch, fresh_cache: None
 ) -> None:
     calls: list[Path] = []
-    real_sha256 = data._sha256_file
+    real_sha256 = idx.sha256_file
 
     def counting_sha256(path: Path) -> str:
         calls.append(path)
         return real_sha256(path)
 
-    monkeypatch.setattr(data, "_sha256_file", counting_sha256)
+    monkeypatch.setattr(idx, "sha256_file", counting_sha256)
     verify_checksums(mnist_test_copy)
     verify_checksums(mnist_test_copy)
     assert len(calls) == 2  # the two test files present; the train files are skipped

@@ -22,7 +22,8 @@ from jlml_core.jobs import zoo_build
 from jlml_core.nn.models import build_model
 from jlml_core.runtime import precision
 from jlml_core.store import zoo
-from jlml_core.store.checkpoints import load_model, zoo_dir
+from jlml_core.store.checkpoints import load_model
+from jlml_core.store.model_cache import zoo_dir
 from jlml_core.training.train import fit, make_optimizer
 
 CPU = torch.device("cpu")

@@ -11,6 +11,7 @@ import os
 from copy import deepcopy
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors import safe_open
@@ -20,15 +21,18 @@ import jlml_core
 from jlml_core.config import TrainConfig
 from jlml_core.data.batches import uses_channels_last
 from jlml_core.nn.models import Autoencoder, build_model
-from jlml_core.store import checkpoints
+from jlml_core.store import checkpoints, model_cache
 from jlml_core.store.checkpoints import (
+    LATENT_HISTORY_FILE,
     MODEL_FILE,
     CheckpointError,
     CheckpointStore,
     Entry,
-    get_or_train,
     load_model,
+    read_latent_history,
 )
+from jlml_core.store.model_cache import get_or_train
+from jlml_core.training.latent_history import LatentHistory
 from jlml_core.training.train import FitResult, Progress, TrainingCancelled, fit
 
 KINDS = ["ae", "vae"]
@@ -114,13 +118,54 @@ def test_extra_facts_go_into_metrics(tmp_path: Path) -> None:
     assert not list(entry.path.glob("*.tmp"))
 
 
+def _latent_history(variational: bool) -> LatentHistory:
+    """Three snapshots of five digits in two dimensions, from fixed random numbers."""
+    rng = np.random.default_rng(3)
+    codes = rng.normal(size=(3, 5, 2)).astype(np.float32)  # (T, N, D)
+    return LatentHistory(
+        rows=np.arange(5) * 7,
+        labels=np.array([3, 1, 4, 1, 5]),
+        steps=np.array([0, 10, 20]),
+        epochs=np.array([0.0, 0.5, 1.0]),
+        mu=codes,
+        logvar=-np.abs(codes) if variational else None,
+        train_loss=np.array([np.nan, 201.5, 180.25]),
+        test_loss=np.array([543.0, 199.0, 177.5]),
+    )
+
+
+@pytest.mark.parametrize("variational", [True, False])
+def test_latent_history_round_trips_codes_in_float16(tmp_path: Path, variational: bool) -> None:
+    history = _latent_history(variational)
+    checkpoints.write_latent_history(tmp_path / LATENT_HISTORY_FILE, history)
+    loaded = read_latent_history(tmp_path)
+    for name in ("rows", "labels", "steps", "epochs", "train_loss", "test_loss"):
+        np.testing.assert_array_equal(getattr(loaded, name), getattr(history, name))
+    np.testing.assert_array_equal(loaded.mu, history.mu.astype(np.float16).astype(np.float32))
+    assert loaded.mu.dtype == np.float32
+    if variational:
+        np.testing.assert_allclose(loaded.logvar, history.logvar, rtol=1e-3)
+    else:
+        assert loaded.logvar is None
+
+
+def test_latent_history_without_its_codes_is_damaged(tmp_path: Path) -> None:
+    history = _latent_history(variational=False)
+    checkpoints.write_latent_history(tmp_path / LATENT_HISTORY_FILE, history)
+    tensors = load_file(str(tmp_path / LATENT_HISTORY_FILE))
+    del tensors["mu"]
+    save_file(tensors, str(tmp_path / LATENT_HISTORY_FILE))
+    with pytest.raises(CheckpointError, match="damaged.*mu"):
+        read_latent_history(tmp_path)
+
+
 # --- the cache: get_or_train ----------------------------------------------------------------
 
 
 def test_get_or_train_trains_once_then_returns_the_cached_model(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_fit = checkpoints.fit
+    real_fit = model_cache.fit
     calls: list[TrainConfig] = []
 
     def fit_once(config: TrainConfig, **kwargs) -> FitResult:
@@ -129,7 +174,7 @@ def test_get_or_train_trains_once_then_returns_the_cached_model(
         calls.append(config)
         return real_fit(config, **kwargs)
 
-    monkeypatch.setattr(checkpoints, "fit", fit_once)
+    monkeypatch.setattr(model_cache, "fit", fit_once)
     stores = [CheckpointStore(tmp_path)]
     first = get_or_train(TINY, stores=stores)
     second = get_or_train(TINY, stores=stores)
@@ -147,12 +192,12 @@ def test_get_or_train_prefers_earlier_stores_and_writes_to_the_last_writable(
     zoo.save(TINY, _fake_result(TINY))
     zoo.read_only = True
     cache = CheckpointStore(tmp_path / "cache")
-    monkeypatch.setattr(checkpoints, "fit", _must_not_train)
+    monkeypatch.setattr(model_cache, "fit", _must_not_train)
     get_or_train(TINY, stores=[zoo, cache])
     assert not cache.root.exists()
 
     other = TINY.replace(seed=1)
-    monkeypatch.setattr(checkpoints, "fit", lambda config, **_: _fake_result(config))
+    monkeypatch.setattr(model_cache, "fit", lambda config, **_: _fake_result(config))
     get_or_train(other, stores=[zoo, cache])
     assert cache.contains(other) and not zoo.contains(other)
 
@@ -172,6 +217,17 @@ def test_cancelled_training_caches_nothing(tmp_path: Path) -> None:
         get_or_train(TINY, stores=[store], on_progress=lambda progress: False)
     assert not store.contains(TINY) and store.entries() == []
     assert [p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")] == []
+
+
+def test_names_that_moved_to_model_cache_still_import_from_checkpoints() -> None:
+    from jlml_core.store.checkpoints import get_or_train as old_get_or_train
+
+    assert old_get_or_train is get_or_train  # README: from jlml_core.store.checkpoints import ...
+    for name in model_cache.__all__:
+        assert getattr(checkpoints, name) is getattr(model_cache, name), name
+    assert jlml_core.get_or_train is get_or_train
+    with pytest.raises(AttributeError, match="no attribute 'fit'"):
+        checkpoints.fit  # noqa: B018 - training is model_cache's business now
 
 
 # --- atomic writes --------------------------------------------------------------------------
@@ -443,7 +499,7 @@ def test_label_names_what_tells_two_models_apart(tmp_path: Path) -> None:
 
 
 def test_find_entry_by_key_or_folder_name_never_by_path(tmp_path: Path) -> None:
-    from jlml_core.store.checkpoints import find_entry
+    from jlml_core.store.model_cache import find_entry
 
     config = TrainConfig(arch="dense", hidden_dim=8, epochs=1, train_subset=256)
     store = CheckpointStore(tmp_path / "store")

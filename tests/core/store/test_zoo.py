@@ -13,7 +13,8 @@ from jlml_core.config import TrainConfig
 from jlml_core.data.datasets import load_split
 from jlml_core.jobs import zoo_build
 from jlml_core.store import zoo
-from jlml_core.store.checkpoints import CheckpointStore, load_model, zoo_dir
+from jlml_core.store.checkpoints import CheckpointStore, load_model
+from jlml_core.store.model_cache import zoo_dir
 from jlml_core.training.train import evaluate
 
 MANIFEST = zoo.read_manifest(zoo_dir())

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch.distributions import Normal, kl_divergence
 
@@ -14,6 +19,7 @@ from jlml_core.config import TrainConfig
 from jlml_core.data.datasets import ImageDataset, load_split
 from jlml_core.nn.models import ModelOutput, build_model
 from jlml_core.training import train as train_module
+from jlml_core.training.distributed import fit_data_parallel
 from jlml_core.training.train import (
     Progress,
     TrainingCancelled,
@@ -27,6 +33,7 @@ KINDS = ["ae", "vae"]
 ARCHS = ["dense", "cnn_shallow", "cnn_deep"]
 LOSSES = ["bce", "mse", "cb"]
 CPU = torch.device("cpu")
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _fake_output(batch: int = 6, latent_dim: int = 5, variational: bool = True):
@@ -204,6 +211,38 @@ def test_evaluate_reports_the_negative_elbo_of_a_bce_vae(mnist) -> None:
     assert result.loss == pytest.approx(
         result.reconstruction / 784 + 0.25 * result.kl / 2, rel=1e-5
     )
+
+
+# --- the history record: one format for fit and the data-parallel fit ------------------------
+
+RECORD_CONFIG = TrainConfig(
+    kind="vae", arch="dense", hidden_dim=16, epochs=2, batch_size=50, train_subset=200
+)
+
+
+def data_parallel_history(out: str) -> None:
+    """Train RECORD_CONFIG with `fit_data_parallel` as the one rank of a gloo group and write
+    its history to `out` as JSON (run in a fresh interpreter by the test, as gloo wants)."""
+    folder = Path(out).parent
+    dist.init_process_group("gloo", init_method=f"file://{folder}/rendezvous", rank=0, world_size=1)
+    try:
+        result = fit_data_parallel(RECORD_CONFIG, test=load_split("mnist", "test").subset(100))
+    finally:
+        dist.destroy_process_group()
+    Path(out).write_text(json.dumps(result.history))
+
+
+def test_fit_and_data_parallel_fit_write_the_same_record_keys(mnist, tmp_path: Path) -> None:
+    out = tmp_path / "history.json"
+    module = "tests.core.training.test_train"
+    code = f"from {module} import data_parallel_history; data_parallel_history({str(out)!r})"
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=600)
+    parallel = json.loads(out.read_text())  # keeps the records' key order
+    train, test = mnist
+    single = fit(RECORD_CONFIG, train, test.subset(100), device=CPU).history
+    assert [list(record) for record in single] == [list(record) for record in parallel]
+    assert [record["epoch"] for record in parallel] == [1, 2]
+    assert {"train_loss", "test_loss", "test_neg_elbo", "images_per_second"} <= parallel[0].keys()
 
 
 # --- learning-rate schedule -----------------------------------------------------------------
