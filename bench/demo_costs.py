@@ -25,7 +25,10 @@ from jlml_core.data.datasets import load_split  # noqa: E402
 from jlml_core.figures import latent_scatter, loss_curves
 from jlml_core.figures.images import png_bytes  # noqa: E402
 from jlml_core.inference import latent, reconstruction
-from jlml_core.store import checkpoints  # noqa: E402
+from jlml_core.store import (
+    checkpoints,  # noqa: E402
+    model_cache,
+)
 
 MODELS = ("vae-cnn_deep-z2", "vae-cnn_shallow-z16-bce")  # slowest decoder; widest code
 
@@ -112,7 +115,7 @@ def controls(model, test, codes: np.ndarray, limits: Limits) -> dict[str, Callab
 def main() -> int:
     torch.set_num_threads(1)  # as dashboard/cache.py
     test = load_split("mnist", "test")
-    entries = {e.path.name: e for e in checkpoints.CheckpointStore(checkpoints.zoo_dir()).entries()}
+    entries = {e.path.name: e for e in checkpoints.CheckpointStore(model_cache.zoo_dir()).entries()}
     for wanted in MODELS:
         name = next(n for n in entries if wanted in n)
         model = checkpoints.load_model(entries[name].path)

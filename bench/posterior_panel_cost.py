@@ -25,7 +25,7 @@ from jlml_core.data.datasets import load_split  # noqa: E402
 from jlml_core.figures.images import png_bytes  # noqa: E402
 from jlml_core.figures.posterior_picture import posterior_svg, svg_data_url  # noqa: E402
 from jlml_core.inference import latent, posterior, reconstruction
-from jlml_core.store import checkpoints, zoo  # noqa: E402
+from jlml_core.store import checkpoints, model_cache, zoo  # noqa: E402
 
 
 def _cpu_ms(work) -> float:
@@ -37,7 +37,7 @@ def _cpu_ms(work) -> float:
 def main() -> int:
     torch.set_num_threads(1)  # as dashboard/cache.py does
     config = zoo.ZOO[zoo.DEFAULT_MODEL]
-    entry = next(e for s in checkpoints.default_stores() for e in s.entries() if e.config == config)
+    entry = next(e for s in model_cache.default_stores() for e in s.entries() if e.config == config)
     model = checkpoints.load_model(entry.path)
     test = load_split(config.dataset, "test")
     codes = latent.encode_images(model, test.images)

@@ -33,7 +33,7 @@ from jlml_core.config import TrainConfig
 from jlml_core.data.datasets import DataError, ImageDataset, load_split
 from jlml_core.inference import latent, plane, reconstruction
 from jlml_core.nn.models import Autoencoder
-from jlml_core.store import checkpoints
+from jlml_core.store import checkpoints, model_cache
 from jlml_core.training import calibration
 
 from .server import heavy_compute, long_lived
@@ -47,7 +47,7 @@ def entry_version(path: Path) -> float:
 @st.cache_data(ttl=30, show_spinner=False)
 def list_entries() -> list[checkpoints.Entry]:
     """All models in the shipped zoo and the user's cache (zoo first)."""
-    return [entry for store in checkpoints.default_stores() for entry in store.entries()]
+    return [entry for store in model_cache.default_stores() for entry in store.entries()]
 
 
 def refresh_entries() -> None:

@@ -14,10 +14,10 @@ from typing import Any
 import streamlit as st
 
 _LOAD = """\
-from jlml_core.store import checkpoints
 from jlml_core.data import load_split
+from jlml_core.store import checkpoints, model_cache
 
-entry = checkpoints.find_entry("{key}")  # the model shown on the page
+entry = model_cache.find_entry("{key}")  # the model shown on the page
 model = checkpoints.load_model(entry.path)
 test = load_split(entry.config.dataset, "test")
 """
@@ -202,7 +202,7 @@ figure = loss_curves.loss_curves_figure({pixels})
     "train": Snippet(
         """from jlml_core.config import TrainConfig
 from jlml_core.figures import loss_curves
-from jlml_core.store import checkpoints
+from jlml_core.store import checkpoints, model_cache
 from jlml_core.training.train import fit
 
 config = TrainConfig({arguments})
@@ -213,7 +213,7 @@ figure = loss_curves.training_curves_figure({{"new model": result.history}})
         "figure",
         {
             "arguments": "latent_dim=2, hidden_dim=64, epochs=1, train_subset=1000",
-            "store": "checkpoints.default_cache_dir()",
+            "store": "model_cache.default_cache_dir()",
         },
     ),
 }

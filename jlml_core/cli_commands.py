@@ -12,12 +12,12 @@ from pathlib import Path
 from jlml_core.cli_args import CliError, config_from_args, sweep_texts
 from jlml_core.config import TrainConfig
 from jlml_core.data.datasets import load_split, resolve_dataset_dir
-from jlml_core.store import checkpoints
+from jlml_core.store import checkpoints, model_cache
 from jlml_core.training.train import Progress
 
 
 def _stores(args: argparse.Namespace) -> list[checkpoints.CheckpointStore]:
-    stores = checkpoints.default_stores()
+    stores = model_cache.default_stores()
     if getattr(args, "cache_dir", None):
         stores[-1] = checkpoints.CheckpointStore(args.cache_dir)
     return stores
@@ -68,12 +68,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     resolve_dataset_dir(config.dataset)  # fail fast with the data error, before any work
     stores = _stores(args)
-    store = checkpoints.find(config, stores)
+    store = model_cache.find(config, stores)
     if store is not None:
         print(f"cached: {store.path_for(config)}")
     else:
-        checkpoints.get_or_train(config, stores=stores, on_progress=_ProgressBar())
-        store = checkpoints.find(config, stores)
+        model_cache.get_or_train(config, stores=stores, on_progress=_ProgressBar())
+        store = model_cache.find(config, stores)
         print(f"trained and saved: {store.path_for(config)}")
     entry = store.read_entry(store.path_for(config))
     _print_metrics(entry.metrics)
@@ -115,11 +115,11 @@ def resolve_entry(args: argparse.Namespace) -> checkpoints.Entry:
         if (path / checkpoints.MODEL_FILE).is_file():
             return checkpoints.CheckpointStore(path.parent).read_entry(path)
         try:
-            return checkpoints.find_entry(args.model, stores)
+            return model_cache.find_entry(args.model, stores)
         except checkpoints.CheckpointError as error:
             raise CliError(str(error)) from error
     config = config_from_args(args)
-    store = checkpoints.find(config, stores)
+    store = model_cache.find(config, stores)
     if store is None:
         raise CliError("No cached model for that config; train it first with the same flags.")
     return store.read_entry(store.path_for(config))
@@ -133,7 +133,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     metrics = evaluate_model(model, entry.config, subset=args.subset, iw_samples=args.iw_samples)
     print(f"{entry.label}  ({entry.path})")
     _print_metrics(metrics)
-    in_zoo = entry.path.parent.resolve() == checkpoints.zoo_dir().resolve()
+    in_zoo = entry.path.parent.resolve() == model_cache.zoo_dir().resolve()
     if args.subset is None and not in_zoo:
         # Full-test-set numbers are recorded, so the dashboard can show them; subsets are not.
         command = f"python -m jlml_core evaluate --model {entry.key} --iw-samples {args.iw_samples}"
@@ -203,7 +203,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.ray is None:
         for dataset in {config.dataset for config in configs}:
             resolve_dataset_dir(dataset)  # fail fast with the data error, before any work
-    out_dir = Path(args.cache_dir) if args.cache_dir else checkpoints.default_cache_dir()
+    out_dir = Path(args.cache_dir) if args.cache_dir else model_cache.default_cache_dir()
     where = f"Ray ({args.ray})" if args.ray else f"{args.jobs} local process(es)"
     print(f"sweep: {len(configs)} model(s) on {where} into {out_dir}", file=sys.stderr)
     records = sweep.run_sweep(
@@ -236,7 +236,7 @@ def cmd_download(args: argparse.Namespace) -> int:
 def cmd_delete(args: argparse.Namespace) -> int:
     entry = resolve_entry(args)
     store = checkpoints.CheckpointStore(entry.path.parent)
-    if entry.path.parent.resolve() == checkpoints.zoo_dir().resolve():
+    if entry.path.parent.resolve() == model_cache.zoo_dir().resolve():
         raise CliError("That model is part of the shipped zoo; it cannot be deleted here.")
     store.delete(entry.config)
     print(f"deleted {entry.path}")

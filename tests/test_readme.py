@@ -15,7 +15,8 @@ import pytest
 
 from jlml_core.config import TrainConfig
 from jlml_core.nn import architectures
-from jlml_core.store.checkpoints import CheckpointStore, zoo_dir
+from jlml_core.store.checkpoints import CheckpointStore
+from jlml_core.store.model_cache import zoo_dir
 from jlml_core.store.zoo import ZOO
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,7 +127,7 @@ def test_old_module_names_work_through_the_shim_but_not_as_dotted_paths() -> Non
     from jlml_core import get_or_train, latent
 
     assert latent.__name__ == "jlml_core.inference.latent"
-    assert get_or_train.__module__ == "jlml_core.store.checkpoints"
+    assert get_or_train.__module__ == "jlml_core.store.model_cache"
     with pytest.raises(ModuleNotFoundError):
         importlib.import_module("jlml_core.checkpoints")
 

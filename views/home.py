@@ -13,7 +13,7 @@ from dashboard.snippets import show_code
 from jlml_core.config import TrainConfig
 from jlml_core.data.datasets import DataError
 from jlml_core.nn.models import DEFAULT_IMAGE_SHAPE
-from jlml_core.store import checkpoints
+from jlml_core.store import checkpoints, model_cache
 from jlml_core.training.train import Progress
 
 # TrainConfig() is the default model (cnn_shallow VAE, z = 2, BCE, 5 epochs): recognisable
@@ -84,7 +84,7 @@ def _train_default() -> None:
         bar.progress(min(progress.fraction, 1.0), text=text)
 
     try:
-        checkpoints.get_or_train(DEFAULT_CONFIG, on_progress=report)
+        model_cache.get_or_train(DEFAULT_CONFIG, on_progress=report)
     except (checkpoints.CheckpointError, DataError, OSError) as error:
         st.error(f"Training failed: {public_error(error)}")
         return

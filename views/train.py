@@ -25,7 +25,7 @@ from jlml_core.config import MAX_LATENT_DIM, ConfigError, TrainConfig
 from jlml_core.data.datasets import DATASETS, DataError, resolve_dataset_dir
 from jlml_core.nn import architectures
 from jlml_core.nn.losses import LOSS_LABELS
-from jlml_core.store import checkpoints
+from jlml_core.store import checkpoints, model_cache
 from jlml_core.training import calibration
 from jlml_core.training.calibration import Throughput
 
@@ -155,7 +155,7 @@ def _train(config: TrainConfig, label: str, controls: DeltaGenerator, speed: Thr
     test = cache.test_set(config.dataset)
     live = LiveTraining(config, label, speed, test.labels.numpy(), test.class_names)
     try:
-        checkpoints.get_or_train(config, on_progress=live)
+        model_cache.get_or_train(config, on_progress=live)
     except (checkpoints.CheckpointError, DataError, OSError, RuntimeError, ValueError) as error:
         st.session_state[RESULT] = {"status": "failed", "label": label, "error": str(error)}
     else:
@@ -183,7 +183,7 @@ def _interrupted() -> None:
     """A previous run stopped mid-training (Stop, another widget, another page): say so."""
     running = st.session_state.pop(RUNNING)
     config = TrainConfig.from_dict(running["config"])
-    if checkpoints.find(config) is not None:  # stopped after the model was saved
+    if model_cache.find(config) is not None:  # stopped after the model was saved
         result = {"status": "trained", "key": config.key(), "seconds": 0.0}
     else:
         result = {"status": "cancelled"}
@@ -200,7 +200,7 @@ if demo_mode():
     st.stop()
 st.markdown(
     "Pick a configuration and train it here; the model lands in your cache "
-    f"(`{checkpoints.default_cache_dir()}`) and every page can show it. Click **Stop**, or "
+    f"(`{model_cache.default_cache_dir()}`) and every page can show it. Click **Stop**, or "
     "anything else, to cancel: nothing half-trained is saved."
 )
 if RUNNING in st.session_state:
@@ -221,7 +221,7 @@ st.divider()
 if result is not None:
     _show_result(result)
 just_trained = result is not None and result.get("key") == config.key()
-if (store := checkpoints.find(config)) is not None:
+if (store := model_cache.find(config)) is not None:
     if not just_trained:
         st.success(f"**{label}** is already trained (`{store.path_for(config)}`). Open it:")
         _open_buttons(config.key())

@@ -381,13 +381,3 @@ def _image_shape_of(model_file: Path) -> tuple[int, int, int]:
             f"{model_file}: its image_shape metadata is unreadable ({error}); train it again."
         ) from error
     return (channels, height, width)
-
-
-def __getattr__(name: str) -> Any:
-    # The names that moved to `model_cache` stay importable from here (README, cli, pages);
-    # imported on first use, as model_cache imports this module.
-    from jlml_core.store import model_cache
-
-    if name in model_cache.__all__:
-        return getattr(model_cache, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -27,7 +27,7 @@ from jlml_core.analysis.evaluation import IW_SAMPLES, evaluate_model
 from jlml_core.config import HELP, PROJECT_DIR, ModelKind, Precision, TrainConfig
 from jlml_core.jobs.sweep import train_command
 from jlml_core.nn import architectures
-from jlml_core.store import checkpoints
+from jlml_core.store import checkpoints, model_cache
 from jlml_core.store.zoo import read_manifest
 from tests.core.test_config import FIELD_CHANGES
 
@@ -87,7 +87,7 @@ def cli_env(tmp_path_factory: pytest.TempPathFactory) -> CliEnv:
     zoo.mkdir()
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if k != architectures.PLUGINS_ENV}
-    env |= {checkpoints.CACHE_ENV: str(cache), checkpoints.ZOO_ENV: str(zoo)}
+    env |= {model_cache.CACHE_ENV: str(cache), model_cache.ZOO_ENV: str(zoo)}
     return CliEnv(cache, work, env)
 
 
@@ -198,8 +198,8 @@ def test_an_error_reaches_the_shell_as_one_line_and_status_2(runs: Runs) -> None
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Empty cache and zoo for in-process `cli.main` calls."""
     (tmp_path / "zoo").mkdir()
-    monkeypatch.setenv(checkpoints.CACHE_ENV, str(tmp_path / "cache"))
-    monkeypatch.setenv(checkpoints.ZOO_ENV, str(tmp_path / "zoo"))
+    monkeypatch.setenv(model_cache.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(model_cache.ZOO_ENV, str(tmp_path / "zoo"))
     monkeypatch.delenv(architectures.PLUGINS_ENV, raising=False)
     return tmp_path
 

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import cache
 from jlml_core.nn.models import build_model
-from jlml_core.store import checkpoints
+from jlml_core.store import model_cache
 from jlml_core.store.checkpoints import CheckpointStore
 from jlml_core.training.train import FitResult, Progress
 
@@ -41,7 +41,7 @@ def _diagram_text(at: AppTest) -> str:
 @pytest.fixture
 def empty_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No zoo, an empty user cache."""
-    for name, env in (("cache", checkpoints.CACHE_ENV), ("zoo", checkpoints.ZOO_ENV)):
+    for name, env in (("cache", model_cache.CACHE_ENV), ("zoo", model_cache.ZOO_ENV)):
         (tmp_path / name).mkdir()
         monkeypatch.setenv(env, str(tmp_path / name))
     monkeypatch.chdir(ROOT)
@@ -90,7 +90,7 @@ def test_train_button_trains_the_default_config_and_shows_it(
         # An untrained model of the right shape stands in for a minute of training.
         CheckpointStore(empty_env).save(config, FitResult(build_model(config).eval()))
 
-    monkeypatch.setattr(checkpoints, "get_or_train", fake_get_or_train)
+    monkeypatch.setattr(model_cache, "get_or_train", fake_get_or_train)
     at = _home()
     next(b for b in at.button if b.label == TRAIN_LABEL).click().run()
     assert not at.exception

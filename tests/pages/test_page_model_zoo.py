@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import cache
-from jlml_core.store import checkpoints
+from jlml_core.store import checkpoints, model_cache
 from jlml_core.store.checkpoints import CheckpointStore
 from jlml_core.store.model_cache import CACHE_ENV
 from tests.apptest_helpers import texts
@@ -109,7 +109,7 @@ def test_reconstruction_weight_sweep_in_weight_order(sweep_env: Path) -> None:
 def test_empty_state_points_to_the_zoo_command(
     app_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(checkpoints.CACHE_ENV, str(tmp_path / "nothing"))
+    monkeypatch.setenv(model_cache.CACHE_ENV, str(tmp_path / "nothing"))
     at = _zoo()
     assert not at.exception
     assert "python -m jlml_core zoo" in _texts(at.info)

@@ -219,15 +219,11 @@ def test_cancelled_training_caches_nothing(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")] == []
 
 
-def test_names_that_moved_to_model_cache_still_import_from_checkpoints() -> None:
-    from jlml_core.store.checkpoints import get_or_train as old_get_or_train
-
-    assert old_get_or_train is get_or_train  # README: from jlml_core.store.checkpoints import ...
-    for name in model_cache.__all__:
-        assert getattr(checkpoints, name) is getattr(model_cache, name), name
+def test_the_cache_helpers_live_in_model_cache_and_the_package_exports_get_or_train() -> None:
     assert jlml_core.get_or_train is get_or_train
-    with pytest.raises(AttributeError, match="no attribute 'fit'"):
-        checkpoints.fit  # noqa: B018 - training is model_cache's business now
+    for name in model_cache.__all__:
+        assert not hasattr(checkpoints, name), name  # one home per name
+    assert not hasattr(checkpoints, "fit")  # training is model_cache's business
 
 
 # --- atomic writes --------------------------------------------------------------------------
