@@ -1,11 +1,9 @@
 """One VAE posterior q(z|x) as a single SVG picture: its ellipses in the plane and decoded samples.
 
 The Latent Explorer shows this for every clicked test digit, and Your digit for a drawn one.
-It used to be a small Plotly chart plus a separate image of the decoded samples: two messages
-for the server to build, hash and send on every click, and a new WebGL canvas in the browser
-each time. As one picture, a click's answer came a quarter sooner in the browser (median
-216-220 -> 162-172 ms over 100 clicks) for about 1 ms less server CPU per digit click
-(bench/click_latency.py, one session, machine C).
+One picture instead of a Plotly chart plus an image strip: a click sends one message fewer
+and the browser makes no new WebGL canvas, so the answer shows about a quarter sooner
+(docs/benchmarks.md, "Session 7").
 
 Layout: a square plot of the plane framing the posterior's 2-sigma ellipse, a legend under it,
 and below that the decoded samples, numbered like their crosses in the plot.
