@@ -26,17 +26,14 @@ import torch
 
 from jlml_core.data.batches import prepare_batch, uses_channels_last
 from jlml_core.inference.latent import ImageOutput, logits_to_images
+from jlml_core.nn.losses import LOSS_LABELS
 from jlml_core.nn.models import Autoencoder
 from jlml_core.store.checkpoints import Entry
 
 # A difference smaller than this share of the larger value is reported as "about the same".
 MATERIAL = 0.03
 OUTPUT_NAMES: dict[str, str] = {"sigmoid": "λ", "cb_mean": "mean"}
-LIKELIHOOD_NAMES: dict[str, str] = {
-    "bce": "BCE",
-    "cb": "continuous Bernoulli",
-    "mse": "Gaussian (MSE)",
-}
+LIKELIHOOD_NAMES: dict[str, str] = {loss: labels.likelihood for loss, labels in LOSS_LABELS.items()}
 
 
 class PixelErrors(NamedTuple):

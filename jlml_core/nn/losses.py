@@ -19,7 +19,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-Reconstruction = Literal["bce", "mse", "cb"]
+from jlml_core.config import ReconstructionLoss
+
+# The config names the loss; the functions here take the same names.
+Reconstruction = ReconstructionLoss
 Reduction = Literal["mean", "sum", "none"]
 
 
@@ -30,18 +33,21 @@ class LossLabels(NamedTuple):
         short: where room is tight, e.g. under a 112-px image ("CB").
         nll: a per-image loss value in nats ("Reconstruction loss (CB NLL): 97.3 nats").
         description: in help texts ("continuous Bernoulli").
+        likelihood: the model a loss is the likelihood of, in the Loss Comparison's tables and
+            verdict ("Gaussian (MSE)").
     """
 
     short: str
     nll: str
     description: str
+    likelihood: str
 
 
 # Every reconstruction loss, in the order the pages offer them: BCE, its fix, then MSE.
 LOSS_LABELS: dict[Reconstruction, LossLabels] = {
-    "bce": LossLabels("BCE", "BCE", "binary cross-entropy"),
-    "cb": LossLabels("CB", "CB NLL", "continuous Bernoulli"),
-    "mse": LossLabels("MSE", "MSE", "squared error (a Gaussian likelihood)"),
+    "bce": LossLabels("BCE", "BCE", "binary cross-entropy", "BCE"),
+    "cb": LossLabels("CB", "CB NLL", "continuous Bernoulli", "continuous Bernoulli"),
+    "mse": LossLabels("MSE", "MSE", "squared error (a Gaussian likelihood)", "Gaussian (MSE)"),
 }
 
 _REDUCTIONS: dict[str, Callable[[Tensor], Tensor]] = {
