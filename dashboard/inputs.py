@@ -11,18 +11,21 @@ The contract: every parser here takes any value of its declared type and returns
 value inside the stated bounds or choices, or None for junk, so the page keeps its default;
 it never raises. The one exception is `parse_indices`, whose user sits in front of the text
 box: it raises ValueError with a one-line message saying what to fix. A model is accepted only
-as the key of a listed model, compared as a string, so nothing from outside reaches a file path
-or an import. No Streamlit here (a test checks): `dashboard/links.py` applies these parsers to
-`st.query_params`, and the property tests feed them arbitrary text.
+as the zoo name or the key of a listed model, compared as a string, so nothing from outside
+reaches a file path or an import. No Streamlit here (a test checks): `dashboard/links.py`
+applies these parsers to `st.query_params`, and the property tests feed them arbitrary text.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import urllib.parse
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Literal, NamedTuple
+
+from jlml_core.store.zoo import ZOO
 
 MODEL_KEY = re.compile(r"[0-9a-f]{12}")  # TrainConfig.key(): 12 lower-case hex digits
 MAX_TEXT = 64  # longer values are junk: no single choice of ours needs more characters
@@ -80,24 +83,54 @@ def parse_point(
 # --- Models from a link ---------------------------------------------------------------------
 
 
-def parse_model_key(value: str | None, known: Collection[str]) -> str | None:
-    """The model key if it names a listed model, else None ('../../etc/passwd' is just unknown)."""
+@functools.cache
+def zoo_names() -> dict[str, str]:
+    """Each zoo model's name (as in `jlml_core.store.zoo.ZOO`) -> its config key.
+
+    A link names a zoo model by this name (``?model=vae-cnn-z16``), which a teacher can read
+    and edit; a model outside the zoo (one trained here) has no name and goes by its key. The
+    key is the config's hash, so the name means the same model on every server.
+    """
+    return {name: config.key() for name, config in ZOO.items()}
+
+
+def model_link_value(key: str) -> str:
+    """What a link writes for the model `key`: its zoo name, else the key itself."""
+    return next((name for name, zoo_key in zoo_names().items() if zoo_key == key), key)
+
+
+def parse_model_key(
+    value: str | None, known: Collection[str], names: Mapping[str, str] | None = None
+) -> str | None:
+    """The key of the listed model that `value` names, else None ('../../etc/passwd' is unknown).
+
+    Args:
+        value: a zoo name ('vae-cnn-z2') or a config key ('e0ce167b8cde'), as a link has it.
+        known: the keys of the models this server lists.
+        names: name -> key of the models a link may name; the zoo's (`zoo_names`) when None.
+    """
     text = _text(value)
-    if not text or not MODEL_KEY.fullmatch(text) or text not in known:
+    if not text:
         return None
-    return text
+    key = (zoo_names() if names is None else names).get(text, text)
+    if not MODEL_KEY.fullmatch(key) or key not in known:
+        return None
+    return key
 
 
-def parse_model_keys(value: str | None, known: Collection[str], most: int) -> list[str] | None:
-    """Comma-separated model keys: the listed ones, once each, at most `most`, in the link's order.
+def parse_model_keys(
+    value: str | None, known: Collection[str], most: int, names: Mapping[str, str] | None = None
+) -> list[str] | None:
+    """Comma-separated zoo names or keys: the listed models' keys, once each, at most `most`,
+    in the link's order.
 
-    None when no listed key is among them. Only the first `most` keys' worth of text is read,
-    so a huge value costs nothing.
+    None when no listed model is among them. Only the first `most` values' worth of text is
+    read, so a huge value costs nothing; `names` as for `parse_model_key`.
     """
     if value is None:
         return None
-    pieces = value[: 13 * most].split(",")  # a key and its comma: 13 characters
-    keys = [parse_model_key(piece, known) for piece in pieces]
+    pieces = value[: (MAX_TEXT + 1) * most].split(",")  # a longer value is junk anyway
+    keys = [parse_model_key(piece, known, names) for piece in pieces]
     listed = [key for key in dict.fromkeys(keys) if key is not None][:most]
     return listed or None
 

@@ -6,6 +6,8 @@ and a default value is left out. Streamlit drops an unknown option and resets an
 number to the widget's default; `clamp_param`, called just before a number widget, clamps it
 into the widget's range instead. The model and the Latent Explorer's clicked digit or place are
 not widgets: `incoming` reads them when a link brings a new value, `publish` writes them back.
+A link names a zoo model by its zoo name (``?model=vae-cnn-z16``, readable and editable) and
+any other model by its config key; a key of a zoo model (an older link) still selects it.
 Everything from the URL goes through the strict parsers of `dashboard.inputs`.
 """
 
@@ -19,6 +21,7 @@ import streamlit as st
 from dashboard.inputs import (
     Click,
     format_point,
+    model_link_value,
     parse_float,
     parse_int,
     parse_model_key,
@@ -30,7 +33,7 @@ from dashboard.inputs import (
 from jlml_core.inference import plane
 
 BIND = "query-params"  # for a widget's bind= argument
-MODEL = "model"  # the sidebar's model, as its 12-hex-digit config key
+MODEL = "model"  # the sidebar's model: its zoo name, else its 12-hex-digit config key
 DIGIT, PLACE = "digit", "at"  # Latent Explorer: a clicked test digit's row, or a place "x,y"
 _SEEN = "links_seen"  # parameter -> the value this session last read or wrote
 _CLAMPED = "links_clamped"  # widget key -> the number a link asked for, clamped
@@ -79,7 +82,8 @@ def clamp_param(key: str, low: float, high: float) -> None:
 
 
 def requested_model(known: Collection[str]) -> str | None:
-    """The key of the model a newly opened link asks for; None when it names no listed model.
+    """The key of the model a newly opened link asks for (by zoo name or key); None when it
+    names no listed model.
 
     An unknown or malformed value (a typo, a model this server lacks, '../../etc/passwd') is
     only ever compared with the listed keys; the page says so and keeps the default model.
@@ -115,22 +119,28 @@ def publish_click(click: Click | None) -> None:
     publish(PLACE, format_point(click.x, click.y) if click is not None and not digit else None)
 
 
-def adopt_models(key: str, known: Collection[str], most: int) -> None:
-    """Before a multiselect over model keys: take a new link's comma-separated keys.
+def publish_model(name: str, key: str | None) -> None:
+    """Write the model `key` into the URL parameter `name`: its zoo name, else its key."""
+    publish(name, None if key is None else model_link_value(key))
 
-    Only listed keys are kept, at most `most` of them; the link's order is kept.
+
+def adopt_models(key: str, known: Collection[str], most: int) -> None:
+    """Before a multiselect over model keys: take a new link's comma-separated names or keys.
+
+    Only listed models are kept, at most `most` of them; the link's order is kept.
     """
     if (keys := parse_model_keys(incoming(key), known, most)) is not None:
         st.session_state[key] = keys
 
 
 def publish_models(key: str, keys: Collection[str]) -> None:
-    """After that multiselect: its chosen keys into the URL, comma-separated."""
-    publish(key, ",".join(keys) or None)
+    """After that multiselect: its chosen models into the URL, comma-separated (as in
+    `publish_model`)."""
+    publish(key, ",".join(model_link_value(k) for k in keys) or None)
 
 
 def adopt_model(key: str, known: Collection[str]) -> None:
-    """Before a model picker `key` (not the sidebar's): take a new link's listed model key."""
+    """Before a model picker `key` (not the sidebar's): take a new link's listed model."""
     if (chosen := parse_model_key(incoming(key), known)) is not None:
         st.session_state[key] = chosen
 

@@ -12,6 +12,7 @@ from jlml_core.store.checkpoints import Entry
 from jlml_core.store.zoo import DEFAULT_MODEL, ZOO
 
 from . import cache, links
+from .inputs import model_link_value
 
 ANY = "any"
 SELECTED_KEY = "selected_entry"
@@ -84,8 +85,10 @@ def render_sidebar() -> Entry | None:
             st.caption(f"test −ELBO **{elbo:.1f}** nats/image")
         elif (recon := metrics.get("test_reconstruction")) is not None:
             st.caption(f"test reconstruction loss **{recon:.1f}** nats/image")
-        st.caption(f"`{entry.path.name}`")
-        links.publish(links.MODEL, entry.key)
+        name = model_link_value(entry.key)  # what a link calls it: edit it there to switch
+        zoo = f"zoo model `{name}` · " if name != entry.key else ""
+        st.caption(f"{zoo}`{entry.path.name}`")
+        links.publish_model(links.MODEL, entry.key)
         links.link_button()
     st.session_state[SELECTED_KEY] = entry
     return entry

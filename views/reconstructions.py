@@ -24,7 +24,7 @@ CB_EXPLANATION = (
     "pixel value it expects: the CB mean lies closer to ½ than λ does (λ = 0.1 has mean 0.33), "
     "so λ looks crisp while the mean is the greyer image the model actually predicts."
 )
-SECOND_MODEL = "recon_second_model"  # its widget key and URL parameter (a model's key)
+SECOND_MODEL = "recon_second_model"  # its widget key and URL parameter (zoo name or key)
 ERROR_KINDS = {"absolute": "|x − x̂|", "signed": "signed x̂ − x"}
 ERROR_LEGENDS = {
     "absolute": "Black: exact; purple to yellow: ever larger errors (yellow: off by the full "
@@ -188,7 +188,7 @@ with option_column:
             second = model_picker(others, "Second model", SECOND_MODEL)
         else:
             st.info("There is no other model for this dataset yet; train one on the Train page.")
-    links.publish(SECOND_MODEL, second.key if second is not None else None)
+    links.publish_model(SECOND_MODEL, second.key if second is not None else None)
     cb_output = "sigmoid"
     if "cb" in {entry.config.loss, second.config.loss if second else None}:
         cb_output = st.radio(

@@ -1,5 +1,5 @@
-"""The deploy recipes agree with the project: Dockerfile, .dockerignore, hosting requirements, and
-the Community Cloud entry point (docs/deploy.md).
+"""The deploy recipes agree with the project: Dockerfile, .dockerignore, hosting requirements, the
+Community Cloud entry point and the Hugging Face Space's card (docs/deploy.md).
 
 These check consistency (a COPY of a renamed folder, a torch pin bumped in one file only); they
 do not build the image. What was built and run, and how, is in docs/deploy.md.
@@ -13,12 +13,16 @@ import shlex
 from pathlib import Path
 
 import pytest
+import yaml  # PyYAML, which Ray (requirements-dev.txt) depends on
 from streamlit.testing.v1 import AppTest
 
 from dashboard import cache
 
 ROOT = Path(__file__).resolve().parents[2]
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+SPACE_CARD = ROOT / "deploy" / "huggingface" / "README.md"
+# Hugging Face's thumbnail gradient colours (Spaces configuration reference).
+SPACE_COLOURS = {"red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray"}
 
 
 def _instructions() -> list[tuple[str, str]]:
@@ -152,3 +156,28 @@ def test_community_cloud_entry_runs_the_dashboard_in_demo_mode(
     at.switch_page("../views/model_zoo.py").run()
     assert not at.exception
     assert any("zoo" in t.value.lower() for t in [*at.title, *at.header, *at.markdown])
+
+
+def _front_matter(path: Path) -> dict:
+    """The YAML block between the leading '---' lines of a Hub card."""
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("---\n"), f"{path} does not open with front matter"
+    block, closed, _body = text[4:].partition("\n---\n")
+    assert closed, f"{path}: the front matter is not closed"
+    return yaml.safe_load(block)
+
+
+def test_hugging_face_space_builds_the_dockerfile_and_routes_to_its_port() -> None:
+    card = _front_matter(SPACE_CARD)
+    assert card["sdk"] == "docker"
+    (exposed,) = _args("EXPOSE")
+    (command,) = _args("CMD")
+    assert card["app_port"] == int(exposed)  # an int in YAML, the port visitors reach
+    assert f"--server.port={card['app_port']}" in command  # ...and Streamlit listens on
+    assert "--server.address=0.0.0.0" in command  # reachable from outside the container
+    assert card["title"] and card["emoji"] and isinstance(card["pinned"], bool)
+    assert {card["colorFrom"], card["colorTo"]} <= SPACE_COLOURS
+    assert 0 < len(card["short_description"]) <= 60  # the Hub's limit
+    # The recipe in docs/deploy.md shows this very front matter.
+    block = SPACE_CARD.read_text(encoding="utf-8").split("---\n")[1]
+    assert block in (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")

@@ -1,4 +1,5 @@
-"""Untrusted values read back: junk is ignored, numbers clamped, only listed models accepted."""
+"""Untrusted values read back: junk is ignored, numbers clamped, only listed models accepted
+(by zoo name or key)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dashboard.inputs import (
     Click,
     click_from_selection,
     format_point,
+    model_link_value,
     parse_float,
     parse_indices,
     parse_int,
@@ -20,9 +22,11 @@ from dashboard.inputs import (
     parse_point,
     parse_row,
     view_url,
+    zoo_names,
 )
+from jlml_core.store.zoo import DEFAULT_MODEL, ZOO
 
-KNOWN = {"e0ce167b8cde", "0a3c73492859"}
+KNOWN = {"e0ce167b8cde", "0a3c73492859"}  # the default zoo model (vae-cnn-z2) and a model of ours
 
 
 @pytest.mark.parametrize(
@@ -73,6 +77,11 @@ def test_a_point_reads_back_exactly_and_is_clamped_into_the_plane() -> None:
         "os.system",
         "",
         None,
+        "vae-cnn-z16",  # a zoo name, but that model is not listed
+        "VAE-CNN-Z2",  # names are lower case, like keys
+        "vae-cnn-z2/../../etc",
+        "__class__",
+        "get",
     ],
 )
 def test_a_model_is_only_ever_a_listed_key(value: str | None) -> None:
@@ -82,6 +91,30 @@ def test_a_model_is_only_ever_a_listed_key(value: str | None) -> None:
 def test_a_listed_key_is_accepted() -> None:
     assert parse_model_key("e0ce167b8cde", KNOWN) == "e0ce167b8cde"
     assert parse_model_key(" e0ce167b8cde ", KNOWN) == "e0ce167b8cde"
+
+
+def test_a_listed_zoo_model_is_accepted_by_its_name() -> None:
+    assert parse_model_key("vae-cnn-z2", KNOWN) == "e0ce167b8cde"
+    assert parse_model_key(" vae-cnn-z2 ", KNOWN) == "e0ce167b8cde"
+    z16 = ZOO["vae-cnn-z16"].key()
+    assert parse_model_key("vae-cnn-z16", {*KNOWN, z16}) == z16
+    # Other names (a test's own table) replace the zoo's.
+    assert parse_model_key("mine", KNOWN, {"mine": "0a3c73492859"}) == "0a3c73492859"
+    assert parse_model_key("vae-cnn-z2", KNOWN, {"mine": "0a3c73492859"}) is None
+
+
+def test_zoo_names_are_the_zoo_s_and_each_names_one_model() -> None:
+    names = zoo_names()
+    assert list(names) == list(ZOO) and names[DEFAULT_MODEL] == "e0ce167b8cde"
+    assert len(set(names.values())) == len(names)  # two names for one model: links ambiguous
+    assert names == {name: config.key() for name, config in ZOO.items()}
+
+
+def test_a_link_writes_the_zoo_name_else_the_key_and_reads_it_back() -> None:
+    assert model_link_value("e0ce167b8cde") == "vae-cnn-z2"
+    assert model_link_value("0a3c73492859") == "0a3c73492859"  # not in the zoo: its key
+    for key in [*zoo_names().values(), "0a3c73492859"]:
+        assert parse_model_key(model_link_value(key), {key}) == key
 
 
 def test_view_url_encodes_every_parameter_and_repeats_lists() -> None:
@@ -109,6 +142,9 @@ def test_a_list_of_keys_keeps_listed_ones_once_in_order_up_to_the_most() -> None
     assert parse_model_keys(f"{first},{second}", KNOWN, 1) == [first]
     # Blanks around a key are dropped, so the page's multiselect gets a listed key.
     assert parse_model_keys(f" {first}, {first} ,{second}", KNOWN, 6) == [first, second]
+    # Zoo names and keys mix; a name and the key of the same model count once.
+    assert parse_model_keys(f"{second},vae-cnn-z2,{first}", KNOWN, 6) == [second, first]
+    assert parse_model_keys("vae-cnn-z16,vae-cnn-z2", KNOWN, 6) == [first]
     for junk in (None, "", ",", "ffffffffffff", "x" * 10_000):
         assert parse_model_keys(junk, KNOWN, 6) is None
 

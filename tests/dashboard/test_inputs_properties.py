@@ -18,6 +18,7 @@ from dashboard.inputs import (
     Click,
     click_from_selection,
     format_point,
+    model_link_value,
     parse_float,
     parse_indices,
     parse_int,
@@ -26,14 +27,16 @@ from dashboard.inputs import (
     parse_point,
     parse_row,
     view_url,
+    zoo_names,
 )
 from dashboard.settings import DEMO_LIMITS, LAPTOP_LIMITS
 from jlml_core.inference.plane import plane_extent
+from jlml_core.store.zoo import ZOO
 
 # Few examples, no deadline, no example database in the worktree: a few seconds per run.
 PROPERTY = settings(max_examples=200, deadline=None, database=None)
 TEST_SET_SIZE = 10_000  # MNIST's test set: rows and typed indices run over it
-KNOWN = ("e0ce167b8cde", "0a3c73492859", "5f0d2a9e11b7")
+KNOWN = ("e0ce167b8cde", "0a3c73492859", "5f0d2a9e11b7")  # the first is the zoo's vae-cnn-z2
 
 # The number widgets' ranges as the pages pass them to links.clamp_param, in both bound sets,
 # and the wide range clamp_param uses to tell a clamped number from an unclamped one.
@@ -91,6 +94,15 @@ KEYS = st.one_of(
     st.from_regex(MODEL_KEY, fullmatch=True),
     st.text(max_size=14),
 )
+ZOO_NAMES = st.sampled_from(list(ZOO))  # vae-cnn-z2 is listed, the others are not
+NAMES = st.one_of(
+    ZOO_NAMES,
+    ZOO_NAMES.map(str.upper),
+    ZOO_NAMES.map(lambda name: name[:-1]),
+    ZOO_NAMES.map(lambda name: name + "-"),
+    st.tuples(BLANKS, ZOO_NAMES, BLANKS).map("".join),
+)
+KEYS = st.one_of(KEYS, NAMES)
 KEY_LISTS = st.one_of(st.lists(KEYS, max_size=12).map(",".join), LINK_TEXT)
 
 
@@ -157,6 +169,18 @@ def test_a_place_written_into_a_link_reads_back_as_the_same_floats(x, y) -> None
 def test_any_text_is_a_listed_model_key_or_none(text) -> None:
     key = parse_model_key(text, KNOWN)
     assert key is None or key in KNOWN
+    if key is not None:  # the text named it: its key, or its zoo name
+        assert text.strip() in {key, model_link_value(key)}
+
+
+@PROPERTY
+@given(
+    st.one_of(st.sampled_from(list(zoo_names().values())), st.from_regex(MODEL_KEY, fullmatch=True))
+)
+def test_the_model_a_link_writes_reads_back_as_the_same_model(key) -> None:
+    written = model_link_value(key)
+    assert written == key or zoo_names()[written] == key  # a zoo model goes by its name
+    assert parse_model_key(written, {key}) == key
 
 
 @PROPERTY

@@ -1,7 +1,8 @@
 """AppTest for shared links: each page opens with the model and the choices its URL names.
 
 A link is untrusted: an unknown or path-like model falls back to the default with a notice,
-numbers are clamped into their widget's range, junk is ignored.
+numbers are clamped into their widget's range, junk is ignored. A zoo model goes by its zoo name
+in a link (``?model=vae-cnn-z16``), any other model by its config key; a key still works.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from dashboard.settings import LAPTOP_LIMITS
 from jlml_core.data.datasets import load_split
 from jlml_core.inference import latent, plane
 from jlml_core.store.checkpoints import load_model
-from jlml_core.store.model_cache import CACHE_ENV
+from jlml_core.store.model_cache import CACHE_ENV, ZOO_ENV
+from jlml_core.store.zoo import ZOO
 from tests.apptest_helpers import ROOT, entry_for, open_link, texts
 from tests.pages.test_page_loss_comparison import relabelled_copy
 
@@ -40,7 +42,9 @@ def test_the_model_and_a_clicked_digit_come_from_the_link(app_env: Path) -> None
     assert at.query_params["model"] == ae.key and at.query_params["digit"] == "7"
 
 
-@pytest.mark.parametrize("model", ["../../etc/passwd", "ffffffffffff", "E0CE167B8CDE", "%00"])
+@pytest.mark.parametrize(
+    "model", ["../../etc/passwd", "ffffffffffff", "E0CE167B8CDE", "%00", "vae-cnn-z16"]
+)  # the zoo name: app_env's zoo is empty
 def test_an_unknown_model_falls_back_to_the_default_with_a_notice(
     app_env: Path, model: str
 ) -> None:
@@ -200,3 +204,69 @@ def test_the_posterior_overlay_and_zoo_views_come_from_the_link(app_env: Path) -
     assert not at.exception
     bound = {w.key: w.proto.query_param_key for w in [*at.radio, *at.selectbox]}
     assert bound.get("zoo_quantity") == "zoo_quantity"
+
+
+# --- Zoo models by name -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def zoo_env(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The shipped zoo (checkpoints/) beside app_env's tiny models, which are not zoo models."""
+    monkeypatch.setenv(ZOO_ENV, str(ROOT / "checkpoints"))
+    return app_env
+
+
+def _link_to_this_view(at: AppTest) -> str:
+    at.button(key="link_to_view").click().run()
+    assert not at.exception
+    (link,) = [c.value for c in at.code if "model=" in c.value]
+    return link
+
+
+def test_a_zoo_name_in_the_link_selects_that_zoo_model(zoo_env: Path) -> None:
+    key = ZOO["vae-cnn-z16"].key()
+    at = open_link("home", {"model": "vae-cnn-z16"})
+    assert not at.exception and not at.sidebar.info
+    assert at.session_state["model_key"] == key
+    assert at.query_params["model"] == "vae-cnn-z16"
+    assert "zoo model `vae-cnn-z16`" in texts(at.sidebar.caption)  # the name to edit a link with
+    link = _link_to_this_view(at)
+    assert "model=vae-cnn-z16" in link and key not in link
+
+
+def test_an_old_link_with_a_zoo_model_s_key_still_selects_it(zoo_env: Path) -> None:
+    key = ZOO["vae-cnn-z16"].key()
+    at = open_link("home", {"model": key})
+    assert not at.exception and not at.sidebar.info
+    assert at.session_state["model_key"] == key
+    assert at.query_params["model"] == "vae-cnn-z16"  # the address now reads by name
+
+
+def test_a_model_outside_the_zoo_is_linked_by_its_key(zoo_env: Path) -> None:
+    ae = entry_for(zoo_env, "ae")
+    at = open_link("home", {"model": ae.key})
+    assert not at.exception and at.session_state["model_key"] == ae.key
+    assert at.query_params["model"] == ae.key
+    assert "zoo model" not in texts(at.sidebar.caption)
+    assert f"model={ae.key}" in _link_to_this_view(at)
+    at.selectbox(key="model_key").set_value(ZOO["vae-cnn-z2"].key()).run()  # picked by hand
+    assert not at.exception
+    assert at.query_params["model"] == "vae-cnn-z2"
+
+
+def test_the_second_model_and_the_compared_models_go_by_zoo_name(zoo_env: Path) -> None:
+    params = {"model": "vae-cnn-z2", "recon_method": "By index", "recon_indices": "0, 1",
+              "recon_compare": "true", "recon_second_model": "vae-cnn-z2-mse"}  # fmt: skip
+    at = open_link("reconstructions", params)
+    assert not at.exception
+    assert at.selectbox(key="recon_second_model").value == ZOO["vae-cnn-z2-mse"].key()
+    assert at.query_params["recon_second_model"] == "vae-cnn-z2-mse"
+    assert "recon_second_model=vae-cnn-z2-mse" in _link_to_this_view(at)
+    old = {"zoo_mode": "Pick models", "zoo_models": f"{ZOO['vae-dense-z2'].key()},ae-dense-z2"}
+    at = open_link("model_zoo", {**old, "zoo_points": "500"})
+    assert not at.exception
+    assert at.multiselect(key="zoo_models").value == [
+        ZOO["vae-dense-z2"].key(),
+        ZOO["ae-dense-z2"].key(),
+    ]
+    assert at.query_params["zoo_models"] == "vae-dense-z2,ae-dense-z2"
