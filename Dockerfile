@@ -28,6 +28,7 @@ COPY .streamlit/config.toml .streamlit/
 COPY app.py ./
 COPY dashboard/ dashboard/
 COPY views/ views/
+COPY lessons/ lessons/
 COPY jlml_core/ jlml_core/
 COPY checkpoints/ checkpoints/
 COPY data/ data/

@@ -37,6 +37,7 @@ if demo_mode():
 
 pages = [
     st.Page(VIEWS / "home.py", title="Home", icon=":material/home:", default=True),
+    st.Page(VIEWS / "lessons.py", title="Lessons", icon=":material/school:"),
     st.Page(VIEWS / "reconstructions.py", title="Reconstructions", icon=":material/compare:"),
     st.Page(VIEWS / "latent_explorer.py", title="Latent Explorer", icon=":material/explore:"),
     st.Page(VIEWS / "your_digit.py", title="Your digit", icon=":material/gesture:"),
