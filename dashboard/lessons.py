@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from dashboard.inputs import view_url
+from dashboard.inputs import model_link_value, view_url
 from jlml_core.config import PROJECT_DIR
 from jlml_core.store.checkpoints import Entry
 from jlml_core.store.zoo import ZOO
@@ -547,8 +547,12 @@ def placeholder_text(placeholder: str, manifest: Mapping[str, Any]) -> str:
 
 
 def model_param(name: str) -> str:
-    """How a link names a zoo model: today its config key (``model=e0ce167b8cde``)."""
-    return ZOO[name].key()
+    """How a link names a zoo model: by its readable zoo name (``model=vae-cnn-z2``).
+
+    Links read names and keys alike (`dashboard.inputs.parse_model_key`); `model_link_value`
+    is what every other link writes, so lessons write the same.
+    """
+    return model_link_value(ZOO[name].key())
 
 
 def preset_params(preset: Preset) -> dict[str, str]:

@@ -215,12 +215,12 @@ def test_without_the_zoo_s_manifest_each_lesson_says_so() -> None:
     assert all("manifest has no model" in p.message and p.line for p in loaded.problems)
 
 
-def test_a_preset_becomes_a_link_with_the_model_s_config_key() -> None:
+def test_a_preset_becomes_a_link_naming_its_zoo_models() -> None:
     preset = Preset("reconstructions", "vae-cnn-z2",
                     (("recon_compare", "true"), ("recon_second_model", "vae-cnn-z16")))  # fmt: skip
     params = preset_params(preset)
-    assert params == {"model": ZOO["vae-cnn-z2"].key(), "recon_compare": "true",
-                      "recon_second_model": ZOO["vae-cnn-z16"].key()}  # fmt: skip
+    assert params == {"model": "vae-cnn-z2", "recon_compare": "true",
+                      "recon_second_model": "vae-cnn-z16"}  # fmt: skip
     url = preset_url(preset, "http://host:8501/")
     assert url.startswith("http://host:8501/reconstructions?")
     assert dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query)) == params
