@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import cache, server
+from dashboard import cache, charts, server
 from dashboard.settings import demo_mode
 from dashboard.sidebar import render_sidebar
 
@@ -50,6 +50,8 @@ if not demo_mode():
 
 navigation = st.navigation(pages)
 render_sidebar()
+with st.sidebar:
+    charts.image_format_picker()  # what every chart's camera button saves, on every page
 try:
     navigation.run()
 finally:

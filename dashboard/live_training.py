@@ -24,6 +24,8 @@ from jlml_core.training.calibration import Throughput
 from jlml_core.training.latent_history import LatentSnapshot
 from jlml_core.training.train import Progress
 
+from .charts import show_chart
+
 
 def snapshot_title(snapshot: LatentSnapshot) -> str:
     """ "Epoch 0.25 · train loss 201.3 · test loss 187.9" (test: the recorded digits)."""
@@ -97,8 +99,11 @@ class LiveTraining:
         if progress.epoch_done:
             history = {self.label: progress.history}
             self.loss_figure = loss_curves.training_curves_figure(history, epochs=progress.epochs)
-            self.curves.plotly_chart(
+            show_chart(
                 self.loss_figure,
+                name="training_curves",
+                model=self.config,
+                where=self.curves,
                 key=f"train_live_{progress.epoch}",
                 alt=f"Training curves so far: loss per epoch up to epoch {progress.epoch}",
             )
@@ -120,8 +125,11 @@ class LiveTraining:
             logvar=snapshot.logvar,
             axis_titles=("PC 1", "PC 2") if wide else ("z₁", "z₂"),
         )
-        self.scatter.plotly_chart(
+        show_chart(
             self.latent_figure,
+            name="latent_space",
+            model=self.config,
+            where=self.scatter,
             key=f"train_latent_{self.snapshots}",
             alt=f"Scatter of test digits' codes in the latent plane at snapshot "
             f"{self.snapshots} of training, coloured by class",

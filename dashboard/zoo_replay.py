@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from jlml_core.data.datasets import CLASS_NAMES
-from jlml_core.figures import replay
+from jlml_core.figures import replay, replay_gif
+from jlml_core.figures.exports import file_name
 from jlml_core.store.checkpoints import CheckpointError, Entry
 
 from . import figure_cache
+from .charts import download_button, show_chart
 from .sidebar import current_entry, model_picker
 from .snippets import show_code
 
@@ -44,8 +48,9 @@ def show_replay(entries: list[Entry]) -> None:
         chart, numbers = st.columns([3, 1], gap="medium")
         with chart:
             figure = replay.snapshot_figure(history, plane, index, class_names(entry))
-            st.plotly_chart(
-                figure, key="zoo_replay_snapshot",
+            show_chart(
+                figure, key="zoo_replay_snapshot", name=f"latent_replay_{labels[index]}",
+                model=entry.config,
                 alt=f"Scatter of {len(history.rows):,} test digits' codes under {entry.label} "
                 f"at {labels[index]}, coloured by class",
             )  # fmt: skip
@@ -57,11 +62,36 @@ def show_replay(entries: list[Entry]) -> None:
             "model trains with; train loss is the running mean of the epoch so far."
         )
     with play:
-        st.plotly_chart(
+        show_chart(
             figure_cache.history_animation_for(entry, class_names(entry)),
+            name="latent_replay_animation",
+            model=entry.config,
             key="zoo_replay_animation",
             alt=f"Animation of {len(history.rows):,} test digits' codes under {entry.label} "
             f"over {len(history)} snapshots taken during training, coloured by class",
         )  # fmt: skip
+        offer_history_gif(entry, key="zoo_replay_gif")
     axes = "" if entry.config.latent_dim <= 2 else " (PCA plane of the final snapshot)"
     st.caption(f"{len(history.rows):,} fixed test digits' posterior means{axes}, by class.")
+
+
+def offer_history_gif(entry: Entry, key: str) -> None:
+    """A button that saves the codes `entry` recorded while it trained as an animated GIF.
+
+    Nothing when it recorded none; a one-line message when its recording is damaged. The GIF
+    is drawn when the button is clicked (0.1 s of CPU for 25 snapshots of 2,000 digits).
+    """
+    try:
+        history = figure_cache.latent_history_for(entry)
+    except CheckpointError as error:
+        st.caption(f"Cannot save the replay: {error}")
+        return
+    if history is None:
+        return
+    plane = figure_cache.replay_plane_for(entry)
+    download_button(
+        "Download the replay (GIF)",
+        partial(replay_gif.history_gif, history, class_names(entry), plane=plane),
+        file_name("latent_replay", "gif", entry.config),
+        key=key,
+    )

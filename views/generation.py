@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import streamlit as st
 
 from dashboard import cache, links
+from dashboard.charts import download_button
 from dashboard.images import show_image
 from dashboard.settings import limits, public_error
 from dashboard.sidebar import require_entry
 from dashboard.snippets import show_code
 from jlml_core.data.datasets import DataError
+from jlml_core.figures.exports import file_name
+from jlml_core.figures.images import png_bytes
 from jlml_core.inference import latent
 from jlml_core.store.checkpoints import CheckpointError
 
@@ -30,10 +35,27 @@ def _scale(image: np.ndarray, width: int) -> int:
 
 
 def _show_mosaic(
-    images: np.ndarray, columns: int, caption: str, alt: str, width: int = MOSAIC_WIDTH
+    images: np.ndarray,
+    columns: int,
+    caption: str,
+    alt: str,
+    width: int = MOSAIC_WIDTH,
+    download: str | None = None,
 ) -> None:
+    """A mosaic of images; with `download` (what it shows), a button saving it as PNG."""
     mosaic = latent.tile(images, columns)
     show_image(mosaic, caption, scale=_scale(mosaic, width), alt=alt)
+    if download is not None:
+        _download_png(mosaic, _scale(mosaic, width), download)
+
+
+def _download_png(image: np.ndarray, scale: int, what: str) -> None:
+    download_button(
+        "Download the picture (PNG)",
+        partial(png_bytes, image, scale),
+        file_name(what, "png", config),
+        key=f"gen_{what}_png",
+    )
 
 
 def _default(key: str, value: int) -> None:
@@ -129,6 +151,7 @@ with prior_tab:
             f"{n * n} samples, seed {seed}, temperature {temperature:g}",
             f"{n} by {n} mosaic of digits {entry.label} decodes from {n * n} prior samples, "
             f"seed {seed}, temperature {temperature:g}",
+            download="prior_samples",
         )
         show_code("prior_samples", entry.key, count=n * n, seed=int(seed),
                   temperature=float(temperature), columns=n)  # fmt: skip
@@ -159,6 +182,7 @@ with path_tab:
         alt=f"Strip from test digit {_label(start)} to {_label(end)}: {steps} images "
         f"{entry.label} decodes along the {method} path between their codes",
     )
+    _download_png(strip, _scale(strip, STRIP_WIDTH), "interpolation")
     show_code(
         "interpolation", entry.key, start=int(start), end=int(end), steps=steps, method=method
     )
@@ -206,6 +230,7 @@ with rectangle_tab:
             f"y ∈ [{y_range[0]:g}, {y_range[1]:g}]",
             f"{grid} by {grid} mosaic of the images {entry.label} decodes on a grid over "
             f"x from {x_range[0]:g} to {x_range[1]:g}, y from {y_range[0]:g} to {y_range[1]:g}",
+            download="latent_grid",
         )
 
 with plane_tab:
@@ -240,4 +265,5 @@ with plane_tab:
             f"{cells} by {cells} mosaic {entry.label} decodes on the plane through the codes of "
             f"test digits {_label(a)} (top left), {_label(b)} (top right), {_label(c)} "
             "(bottom left)",
+            download="plane_mosaic",
         )

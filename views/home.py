@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import cache, figure_cache
+from dashboard.charts import show_chart
 from dashboard.settings import demo_mode, public_error
 from dashboard.sidebar import current_entry
 from dashboard.snippets import show_code
@@ -152,8 +153,10 @@ def _diagram(entry: checkpoints.Entry | None) -> None:
     except (KeyError, ValueError) as error:
         st.warning(f"Cannot draw architecture `{config.arch}`: {public_error(error)}")
         return
-    st.plotly_chart(
+    show_chart(
         figure,
+        name="architecture",
+        model=config,
         config={"staticPlot": True},
         key="home_diagram",
         alt=f"Diagram of the {config.arch} {'VAE' if config.is_variational else 'autoencoder'}: "

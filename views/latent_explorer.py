@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard import cache, figure_cache, inputs, links
+from dashboard.charts import download_button, show_chart
 from dashboard.images import show_image, show_images
 from dashboard.neighbours import show_nearest_test_digits
 from dashboard.posterior_view import posterior_summary, show_posterior
@@ -17,6 +18,7 @@ from dashboard.sidebar import require_entry
 from dashboard.snippets import show_code
 from jlml_core.data.datasets import DataError
 from jlml_core.figures import latent_scatter
+from jlml_core.figures.exports import codes_csv, file_name
 from jlml_core.inference import latent, plane, reconstruction
 from jlml_core.nn.losses import LOSS_LABELS
 from jlml_core.store.checkpoints import CheckpointError, Entry
@@ -137,8 +139,10 @@ def explorer(entry: Entry, background_digits: int, posteriors: bool = False) -> 
     plot, panel = st.columns([3, 2], gap="medium")
     figure_for = figure_cache.posterior_figure_for if posteriors else figure_cache.latent_figure_for
     with plot:
-        st.plotly_chart(
+        show_chart(
             figure_for(entry, background_digits),
+            name="latent_scatter",
+            model=entry.config,
             key=SCATTER_KEY,
             on_select=partial(_remember_selection, entry.key),  # plotly_chart takes no args=
             selection_mode="points",
@@ -216,4 +220,11 @@ if (linked := links.linked_click(cache.projected_codes_for(entry))) is not None:
 with st.expander("How clicking works"):
     st.markdown(HOW_CLICKING_WORKS)
 explorer(entry, background_digits, posteriors)
+labels = cache.test_set(entry.config.dataset).labels.numpy()
+download_button(
+    "Download the latent codes (CSV)",
+    partial(codes_csv, cache.encodings_for(entry).mu, labels),
+    file_name("latent_codes", "csv", entry.config),
+    key="latent_codes_csv",
+)
 show_code("latent_scatter", entry.key)  # outside the fragment: a click need not resend it

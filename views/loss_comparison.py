@@ -8,13 +8,16 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import cache, links
+from dashboard.charts import show_chart
 from dashboard.images import show_image
 from dashboard.settings import public_error
 from dashboard.snippets import show_code
+from dashboard.tables import show_table
 from jlml_core.analysis import comparison, likelihood
 from jlml_core.analysis.classifier import ClassifierError
 from jlml_core.data.datasets import DataError
 from jlml_core.figures import loss_curves
+from jlml_core.figures.exports import file_name
 from jlml_core.inference import latent
 from jlml_core.store.checkpoints import CheckpointError, Entry
 
@@ -163,8 +166,9 @@ def _matched_models(entries: list[Entry]) -> None:
         st.error(f"Could not measure these models: {public_error(error)}")
         return
     show_code("likelihood_scores", group[0].key)
-    st.dataframe(pd.DataFrame(likelihood.scores_table(rows)), hide_index=True, key="lc_scores",
-                 column_config=SCORE_FORMATS, width="stretch")  # fmt: skip
+    show_table(pd.DataFrame(likelihood.scores_table(rows)), key="lc_scores",
+               file_name=file_name("likelihood_scores", "csv", group[0].config),
+               hide_index=True, column_config=SCORE_FORMATS, width="stretch")  # fmt: skip
     st.markdown(COMPARABLE)
     if missing := [e for e in group if comparison.missing_evaluation(e)]:
         st.caption("Some evaluation metrics (kNN accuracy, FID, …) are missing. Run:")
@@ -175,7 +179,8 @@ def _matched_models(entries: list[Entry]) -> None:
 
     st.subheader("Likelihood scores, within one likelihood only")
     table = likelihood.iw_nll_by_likelihood({s.title: s.entries for s in sets})
-    st.dataframe(pd.DataFrame(table), hide_index=True, key="lc_iw_nll")
+    show_table(pd.DataFrame(table), file_name=file_name("iw_nll_by_likelihood", "csv"),
+               key="lc_iw_nll", hide_index=True)  # fmt: skip
     st.caption(
         "IW-NLL (nats per test image, as `evaluate` recorded it) under each model's likelihood. "
         "Compare down a column only: BCE scores grey pixels as 0/1 outcomes (not a density), "
@@ -189,8 +194,9 @@ def _matched_models(entries: list[Entry]) -> None:
         for entry in group
     }
     if any(histories.values()):
-        st.plotly_chart(
+        show_chart(
             loss_curves.training_curves_figure(histories), key="lc_history",
+            name="training_curves", model=group[0].config,
             alt="Training curves per epoch of the matched models trained with the "
             f"{', '.join(histories)} losses",
         )  # fmt: skip
@@ -217,8 +223,8 @@ pixels = st.multiselect(
 if not pixels:
     st.info("Choose at least one pixel value to draw its loss curves.")
 else:
-    st.plotly_chart(
-        loss_curves.loss_curves_figure(sorted(pixels)), key="lc_curves",
+    show_chart(
+        loss_curves.loss_curves_figure(sorted(pixels)), key="lc_curves", name="bce_and_cb_losses",
         alt="Line chart of the BCE and continuous-Bernoulli losses against the predicted "
         f"value, for pixel values {', '.join(f'{p:g}' for p in sorted(pixels))}",
     )  # fmt: skip
@@ -227,8 +233,8 @@ explanation, normaliser = st.columns([3, 2], gap="large")
 with explanation:
     st.markdown(WHY_BCE)
 with normaliser:
-    st.plotly_chart(
-        loss_curves.log_normalizer_figure(height=360), key="lc_log_c",
+    show_chart(
+        loss_curves.log_normalizer_figure(height=360), key="lc_log_c", name="cb_log_normaliser",
         alt="Line chart of the continuous Bernoulli's log normaliser log C(λ) against λ",
     )  # fmt: skip
 
@@ -237,8 +243,8 @@ st.header("Continuous Bernoulli: λ or the mean?")
 text, chart = st.columns([3, 2], gap="large")
 text.markdown(LAMBDA_OR_MEAN)
 with chart:
-    st.plotly_chart(
-        loss_curves.cb_mean_figure(), key="lc_cb_mean",
+    show_chart(
+        loss_curves.cb_mean_figure(), key="lc_cb_mean", name="cb_mean",
         alt="Line chart of the continuous Bernoulli's mean against its parameter λ",
     )  # fmt: skip
 st.divider()

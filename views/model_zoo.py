@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard import cache, links
+from dashboard.charts import show_chart
 from dashboard.images import show_image
 from dashboard.settings import limits, public_error
 from dashboard.sidebar import current_entry
@@ -16,6 +17,7 @@ from jlml_core.analysis import comparison
 from jlml_core.analysis.metrics import code_norms
 from jlml_core.data.datasets import DataError
 from jlml_core.figures import loss_curves
+from jlml_core.figures.exports import file_name
 from jlml_core.inference import latent
 from jlml_core.store.checkpoints import CheckpointError, Entry
 
@@ -44,7 +46,9 @@ def _grid(entries: list[Entry]):
 
 def _metrics_section(entries: list[Entry]) -> None:
     st.header("All models")
-    table = show_metrics_table(entries, TABLE_FRONT, key="zoo_table")
+    table = show_metrics_table(
+        entries, TABLE_FRONT, key="zoo_table", file_name=file_name("model_zoo_metrics", "csv")
+    )
     st.caption(
         f"{len(entries)} models. Click a column header to sort; −ELBO, reconstruction and KL "
         "are nats per test image, kNN accuracy is on the test codes, FID and confidence are "
@@ -61,8 +65,9 @@ def _metrics_section(entries: list[Entry]) -> None:
     charted = [c.title for c in comparison.METRIC_COLUMNS if table[c.title].notna().any()]
     if charted:
         metric = st.selectbox("Chart a metric", charted, key="zoo_metric", bind=links.BIND)
-        st.plotly_chart(
+        show_chart(
             loss_curves.metric_bars_figure(list(table["model"]), list(table[metric]), metric),
+            name=f"model_zoo_{metric}",
             key="zoo_metric_chart",
             alt=f"Bar chart of {metric} for each of the {len(table)} models in the table",
         )
@@ -125,8 +130,8 @@ def _scatter(entry: Entry, points: int, sweep: bool) -> None:
         show_legend=True,
     )
     show_code("latent_scatter", entry.key)
-    st.plotly_chart(
-        figure, key=f"zoo_scatter_{entry.key}",
+    show_chart(
+        figure, key=f"zoo_scatter_{entry.key}", name="latent_scatter", model=entry.config,
         alt=f"Scatter of {len(codes):,} test digits' codes in the latent plane under {entry.label}"
         f"{axes}, coloured by class",
     )  # fmt: skip
@@ -149,8 +154,8 @@ def _distribution(entry: Entry, quantity: str, sweep: bool) -> None:
     figure = loss_curves.class_distribution_figure(
         values, labels, class_names(entry), _title(entry, sweep), axis
     )
-    st.plotly_chart(
-        figure, key=f"zoo_{quantity}_{entry.key}",
+    show_chart(
+        figure, key=f"zoo_{quantity}_{entry.key}", name=f"{quantity}_by_class", model=entry.config,
         alt=f"Distribution of {axis} over the test digits of each class under {entry.label}",
     )  # fmt: skip
 

@@ -16,10 +16,12 @@ import torch
 from streamlit.delta_generator import DeltaGenerator
 
 from dashboard import cache
+from dashboard.charts import show_chart
 from dashboard.live_training import LiveTraining
 from dashboard.settings import demo_mode
 from dashboard.sidebar import ANY
 from dashboard.snippets import config_arguments, show_code
+from dashboard.zoo_replay import offer_history_gif
 from jlml_core.analysis import comparison
 from jlml_core.config import MAX_LATENT_DIM, ConfigError, TrainConfig
 from jlml_core.data.datasets import DATASETS, DataError, resolve_dataset_dir
@@ -124,19 +126,25 @@ def _show_result(result: dict) -> None:
         guess = f" (estimated {comparison.format_duration(estimate)})" if estimate else ""
         st.success(f"Trained and saved **{result['label']}** in {result['seconds']:.0f} s{guess}.")
         _open_buttons(result["key"])
+        trained = next((e for e in cache.list_entries() if e.key == result["key"]), None)
+        model = trained.config if trained is not None else None
         latent_figure, loss_figure = result.get("figures", (None, None))
         scatter_column, loss_column = st.columns([3, 2], gap="medium")
         if latent_figure is not None:
-            scatter_column.plotly_chart(
-                latent_figure, key="train_final_latent",
+            show_chart(
+                latent_figure, key="train_final_latent", where=scatter_column,
+                name="latent_space", model=model,
                 alt=f"Scatter of test digits' codes in the latent plane under the newly trained "
                 f"{result['label']}, coloured by class",
             )  # fmt: skip
         if loss_figure is not None:
-            loss_column.plotly_chart(
-                loss_figure, key="train_final_curves",
+            show_chart(
+                loss_figure, key="train_final_curves", where=loss_column,
+                name="training_curves", model=model,
                 alt=f"Training curves of {result['label']}: train and test loss per epoch",
             )  # fmt: skip
+        if trained is not None:
+            offer_history_gif(trained, key="train_history_gif")
     elif result["status"] == "cancelled":
         st.warning(f"Training of **{result['label']}** was cancelled; nothing was saved.")
     else:

@@ -10,6 +10,7 @@ import torch
 from streamlit_drawable_canvas import st_canvas
 
 from dashboard import cache, figure_cache
+from dashboard.charts import show_chart
 from dashboard.images import show_images
 from dashboard.neighbours import show_nearest_test_digits
 from dashboard.posterior_view import show_posterior
@@ -84,8 +85,10 @@ def _show_result(entry: Entry, image: np.ndarray) -> None:
         projection = cache.projection_for(entry)
         overlay = posterior_traces.posterior_traces(mu, logvar, projection)
         x, y = projection.project(mu[None])[0]
-        st.plotly_chart(
+        show_chart(
             posterior_traces.with_traces(figure_cache.latent_figure_for(entry), overlay),
+            name="your_digit_latent",
+            model=entry.config,
             key="your_digit_scatter",
             config={"scrollZoom": True, "displaylogo": False},
             alt=f"Scatter of the test digits' codes under {entry.label}, coloured by class, "

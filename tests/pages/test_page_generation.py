@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import io
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest_helpers import entry_for, open_page
@@ -102,3 +106,29 @@ def test_a_page_run_leaves_no_picture_in_urllibs_url_cache(app_env: Path) -> Non
     assert urllib.parse.urlsplit.cache_info().currsize == 0
     urllib.parse.urlparse(picture)
     assert urllib.parse.urlsplit.cache_info().currsize == 1  # the cache this test relies on
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)))
+
+
+def test_each_mosaic_downloads_as_the_png_shown(app_env: Path, downloads: dict) -> None:
+    entry = entry_for(app_env, "vae")
+    at = _page(entry.key)
+    assert not at.exception
+    shown_as = {  # what each download holds -> the caption of the picture it saves
+        "prior_samples": "64 samples, seed 0",
+        "interpolation": "Left:",
+        "latent_grid": "Decoded",
+        "plane_mosaic": "The plane through",
+    }
+    names = {what: f"{entry.config.slug()}_{what}.png" for what in shown_as}
+    buttons = [(button.label, button.help) for button in at.get("download_button")]
+    assert buttons == [
+        ("Download the picture (PNG)", f"Saves `{name}`.") for name in names.values()
+    ]
+    for what, caption in shown_as.items():
+        offered = downloads[names[what]]
+        assert offered.mime == "image/png"
+        shown = base64.b64decode(_image(at, caption).split(",", 1)[1])  # the page's data URL
+        assert np.array_equal(_pixels(offered.make()), _pixels(shown)), what

@@ -7,6 +7,8 @@ same path as a click on a digit); tests/test_browser.py clicks the real chart.
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import json
 import re
 from pathlib import Path
@@ -15,6 +17,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard import cache
 from dashboard.images import COMPRESS_LEVEL
 from jlml_core.data.datasets import load_split
 from jlml_core.figures import posterior_picture
@@ -182,3 +185,21 @@ def test_the_posterior_toggle_overlays_300_test_posteriors(
     assert _figure(at) == figure
     at.checkbox(key="latent_posteriors").uncheck().run()
     assert _figure(at) == plain
+
+
+def test_the_latent_codes_download_as_csv_named_after_the_model(
+    app_env: Path, downloads: dict
+) -> None:
+    entry = _entry(app_env, "vae", latent_dim=4)
+    at = _page(entry)
+    assert not at.exception
+    name = f"{entry.config.slug()}_latent_codes.csv"
+    (button,) = at.get("download_button")
+    assert (button.label, button.help) == ("Download the latent codes (CSV)", f"Saves `{name}`.")
+    assert downloads[name].mime == "text/csv"
+    header, *rows = csv.reader(io.StringIO(downloads[name].make()))
+    assert header == ["index", "label", "z1", "z2", "z3", "z4"]
+    assert [int(row[0]) for row in rows] == list(range(10_000))
+    assert [int(row[1]) for row in rows] == load_split("mnist", "test").labels.tolist()
+    codes = np.array([[float(value) for value in row[2:]] for row in rows])
+    np.testing.assert_allclose(codes, cache.encodings_for(entry).mu, rtol=1e-6, atol=1e-7)

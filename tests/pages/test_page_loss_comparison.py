@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
 from pathlib import Path
@@ -203,3 +205,23 @@ def test_matched_models_training_curves(matched_env: Path) -> None:
     curves = next(c for c in _charts(at) if "train" in {t.get("name") for t in c["data"]})
     assert [a["text"] for a in curves["layout"]["annotations"]] == ["bce", "cb", "mse"]
     assert "python -m jlml_core evaluate --model" in _texts(at.code)  # no IW-NLL recorded
+
+
+def test_both_tables_download_as_csv(matched_env: Path, downloads: dict) -> None:
+    at = _page()
+    assert not at.exception
+    bce = next(e for e in CheckpointStore(matched_env).entries()
+               if e.config.epochs == 3 and e.config.loss == "bce")  # fmt: skip
+    scores_name = f"{bce.config.slug()}_likelihood_scores.csv"  # named after the set's first
+    buttons = [(button.label, button.help) for button in at.get("download_button")]
+    assert buttons == [
+        ("Download the table (CSV)", f"Saves `{scores_name}`."),
+        ("Download the table (CSV)", "Saves `jlml_iw_nll_by_likelihood.csv`."),
+    ]
+    header, *rows = csv.reader(io.StringIO(downloads[scores_name].make()))
+    table = _scores_table(at)
+    assert header == list(table.columns)
+    assert [row[0] for row in rows] == list(table["likelihood (shown as)"])
+    assert float(rows[0][1]) == pytest.approx(table["pixel MSE"][0])
+    header, *rows = csv.reader(io.StringIO(downloads["jlml_iw_nll_by_likelihood.csv"].make()))
+    assert header[0] == "matched set" and [row[0] for row in rows][0] == NAMED

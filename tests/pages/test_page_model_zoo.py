@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from dashboard import cache
@@ -145,3 +148,28 @@ def test_replay_steps_through_the_recorded_codes_with_their_losses(app_env: Path
     animation = next(spec for spec in _specs(at) if spec.get("frames"))
     assert len(animation["frames"]) == len(history)
     assert len(animation["frames"][0]["data"]) == 10  # one trace per digit class
+
+
+def test_the_table_downloads_as_csv_and_the_replay_as_a_gif(app_env: Path, downloads: dict) -> None:
+    vae = next(e for e in CheckpointStore(app_env).entries() if e.config.kind == "vae"
+               and e.config.latent_dim == 2)  # fmt: skip
+    at = _zoo()
+    at.selectbox(key="zoo_replay_model").set_value(vae.key).run()
+    assert not at.exception
+    gif_name = f"{vae.config.slug()}_latent_replay.gif"
+    buttons = {button.label: button.help for button in at.get("download_button")}
+    assert buttons == {
+        "Download the table (CSV)": "Saves `jlml_model_zoo_metrics.csv`.",
+        "Download the replay (GIF)": f"Saves `{gif_name}`.",
+    }
+    shown = at.dataframe[0].value
+    header, *rows = csv.reader(io.StringIO(downloads["jlml_model_zoo_metrics.csv"].make()))
+    assert header == list(shown.columns)
+    assert [row[header.index("key")] for row in rows] == list(shown["key"])
+    elbo = header.index("test −ELBO")  # an AE has none: an empty cell, NaN in the table
+    read = [float(row[elbo] or "nan") for row in rows]
+    assert read == pytest.approx(list(shown["test −ELBO"]), nan_ok=True)
+
+    assert downloads[gif_name].mime == "image/gif"
+    gif = Image.open(io.BytesIO(downloads[gif_name].make()))
+    assert gif.n_frames == len(checkpoints.read_latent_history(vae.path))

@@ -3,17 +3,19 @@ with a live latent scatter and time left, cancel, demo mode."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from dashboard import cache
 from jlml_core.config import TrainConfig
 from jlml_core.figures.payload import from_typed_array
-from jlml_core.store.checkpoints import CheckpointStore
+from jlml_core.store.checkpoints import CheckpointStore, read_latent_history
 from jlml_core.store.model_cache import CACHE_ENV
 from tests.apptest_helpers import texts
 
@@ -79,7 +81,9 @@ def test_a_bad_value_shows_the_config_error_not_a_traceback(
     assert not [b for b in at.button if b.key == "train_start" and not b.disabled]
 
 
-def test_trains_a_tiny_model_into_the_cache_and_offers_it(empty_cache: Path) -> None:
+def test_trains_a_tiny_model_into_the_cache_and_offers_it(
+    empty_cache: Path, downloads: dict
+) -> None:
     at = _set_tiny_config(_train_page())
     at.button(key="train_start").click().run()
     assert not at.exception
@@ -91,6 +95,12 @@ def test_trains_a_tiny_model_into_the_cache_and_offers_it(empty_cache: Path) -> 
     assert len(_chart_traces(at.get("plotly_chart")[0])) == 10  # one trace per digit class
     entries = CheckpointStore(empty_cache).entries()
     assert [e.config for e in entries] == [TINY]
+    # The codes recorded while it trained download as a GIF, one frame per snapshot.
+    gif_name = f"{TINY.slug()}_latent_replay.gif"
+    (button,) = at.get("download_button")
+    assert (button.label, button.help) == ("Download the replay (GIF)", f"Saves `{gif_name}`.")
+    gif = Image.open(io.BytesIO(downloads[gif_name].make()))
+    assert gif.n_frames == len(read_latent_history(entries[0].path))
     assert TINY.key() in [e.key for e in cache.list_entries()]  # the listing was refreshed
     at.button(key="open_select").click().run()  # "Select it" picks the model everywhere
     assert at.session_state["model_key"] == TINY.key()
