@@ -18,14 +18,13 @@ applies these parsers to `st.query_params`, and the property tests feed them arb
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 import urllib.parse
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Literal, NamedTuple
 
-from jlml_core.store.zoo import ZOO
+from jlml_core.store.zoo import zoo_keys, zoo_name
 
 MODEL_KEY = re.compile(r"[0-9a-f]{12}")  # TrainConfig.key(): 12 lower-case hex digits
 MAX_TEXT = 64  # longer values are junk: no single choice of ours needs more characters
@@ -83,7 +82,6 @@ def parse_point(
 # --- Models from a link ---------------------------------------------------------------------
 
 
-@functools.cache
 def zoo_names() -> dict[str, str]:
     """Each zoo model's name (as in `jlml_core.store.zoo.ZOO`) -> its config key.
 
@@ -91,12 +89,12 @@ def zoo_names() -> dict[str, str]:
     and edit; a model outside the zoo (one trained here) has no name and goes by its key. The
     key is the config's hash, so the name means the same model on every server.
     """
-    return {name: config.key() for name, config in ZOO.items()}
+    return zoo_keys()
 
 
 def model_link_value(key: str) -> str:
     """What a link writes for the model `key`: its zoo name, else the key itself."""
-    return next((name for name, zoo_key in zoo_names().items() if zoo_key == key), key)
+    return zoo_name(key) or key
 
 
 def parse_model_key(

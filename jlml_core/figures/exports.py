@@ -8,7 +8,6 @@ else the model's folder name (`mnist-vae-dense-z2-bce-3efbc4ab62c0_latent_codes.
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import math
 import re
@@ -18,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from jlml_core.config import TrainConfig
-from jlml_core.store.zoo import ZOO
+from jlml_core.store.zoo import zoo_name
 
 # The owner part of a file that holds many models (the Model Zoo's table).
 NO_MODEL = "jlml"
@@ -37,15 +36,9 @@ def safe_name(text: str, limit: int = 100) -> str:
     return cleaned or NO_MODEL
 
 
-@functools.cache
-def _zoo_names() -> dict[str, str]:
-    """Config key -> zoo name of every model the zoo ships."""
-    return {config.key(): name for name, config in ZOO.items()}
-
-
 def model_name(config: TrainConfig) -> str:
     """The zoo's name of a shipped model ("vae-cnn-z2"), else the model's folder name (slug)."""
-    return safe_name(_zoo_names().get(config.key()) or config.slug())
+    return safe_name(zoo_name(config.key()) or config.slug())
 
 
 def file_stem(what: str, config: TrainConfig | None = None) -> str:

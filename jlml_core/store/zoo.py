@@ -9,6 +9,7 @@ data checksum and the command that produced the metrics.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -67,6 +68,17 @@ ZOO: dict[str, TrainConfig] = {
     },
 }
 DEFAULT_MODEL = "vae-cnn-z2"
+
+
+@functools.cache
+def zoo_keys() -> dict[str, str]:
+    """Each zoo model's name -> its config key (a hash of the config: the same on every machine)."""
+    return {name: config.key() for name, config in ZOO.items()}
+
+
+def zoo_name(key: str) -> str | None:
+    """The zoo's name of the model whose config key is `key`; None for a model outside the zoo."""
+    return next((name for name, zoo_key in zoo_keys().items() if zoo_key == key), None)
 
 
 def read_manifest(folder: Path | None = None) -> dict[str, Any]:
