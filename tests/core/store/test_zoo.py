@@ -192,3 +192,24 @@ def test_the_default_models_shipped_pixel_errors_are_what_the_page_would_compute
         [computed["sigmoid"]._asdict()[k] for k in shipped.pixel_errors["sigmoid"]],
         rtol=1e-6,
     )
+
+
+def test_zoo_codes_writes_missing_and_stale_files_and_the_command_rewrites_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from jlml_core import cli
+    from jlml_core.store.checkpoints import MODEL_FILE
+    from jlml_core.training.train import fit
+
+    config = TrainConfig(arch="dense", hidden_dim=16, epochs=1, batch_size=100, train_subset=500)
+    monkeypatch.setitem(zoo.ZOO, "tiny", config)
+    folder = CheckpointStore(tmp_path).save(config, fit(config))
+    written = zoo_build.write_zoo_codes(["tiny"], tmp_path, force=False)  # as `zoo` does
+    assert written == [folder / TEST_CODES_FILE]
+    assert zoo_build.write_zoo_codes(["tiny"], tmp_path, force=False) == []  # fresh: kept
+    model_bytes = (folder / MODEL_FILE).read_bytes()
+    assert cli.main(["zoo", "--codes", "--only", "tiny", "--out", str(tmp_path)]) == 0
+    assert "wrote 1 test_codes file(s)" in capsys.readouterr().out
+    assert (folder / MODEL_FILE).read_bytes() == model_bytes  # no training, weights untouched
+    images = load_split(config.dataset, "test").images
+    assert read_encoded_test_set(folder, images_digest(images)) is not None
