@@ -6,9 +6,15 @@ mutated (inference only). An entry's key is its folder's path and `entry_version
 file's modification time, so a retrained entry is reloaded, not served stale: the page-facing
 `*_for(entry)` functions turn an entry into that key for the cached builders.
 
+The test codes, per-image losses and pixel errors come from the entry's shipped
+``test_codes.safetensors`` when it is fresh (every zoo model has one; see
+`checkpoints.read_encoded_test_set`), so opening a page loads them in milliseconds instead of
+encoding 10,000 images; a model without one (a user's) is encoded here as before.
+
 What is cached, by which key (bound):
-- the model listing: nothing (30 s ttl); a test set: the dataset name;
+- the model listing: nothing (30 s ttl); a test set, its digest: the dataset name;
 - a model: path, version (16); its training history: path, version (64);
+- a model's shipped encoded test set (None if missing or stale): path, version, dataset (32);
 - the test codes, their PCA plane, the codes in that plane: path, version, dataset (16 each);
 - per-image test losses: path, version, dataset, loss (16);
 - decoded codes: path, version, the codes' content, output (24);
@@ -77,10 +83,28 @@ def test_set(dataset: str) -> ImageDataset:
     return load_split(dataset, "test")
 
 
+@st.cache_resource(show_spinner=False)
+def _test_set_digest(dataset: str) -> str:
+    return checkpoints.images_digest(test_set(dataset).images)
+
+
+# Bounded above the other per-model caches: a hit is what keeps them cheap to refill.
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _shipped_at(path: str, version: float, dataset: str) -> checkpoints.EncodedTestSet | None:
+    """The entry's shipped encoded test set, or None if it has none, or a stale or damaged one
+    (then the callers compute what they need, as for any user-trained model)."""
+    try:
+        return checkpoints.read_encoded_test_set(Path(path), _test_set_digest(dataset))
+    except checkpoints.CheckpointError:
+        return None
+
+
 @st.cache_resource(show_spinner="Encoding the test set…", max_entries=16)
 @long_lived
 def encodings_at(path: str, version: float, dataset: str) -> latent.Encodings:
     """`encodings_for` by its key: the entry's path and version, its dataset."""
+    if (shipped := _shipped_at(path, version, dataset)) is not None:
+        return latent.Encodings(shipped.mu, shipped.logvar)
     model, images = load_model(path, version), test_set(dataset).images
     with heavy_compute():
         return latent.encode_images(model, images)
@@ -126,6 +150,8 @@ def history_for(path: str, version: float) -> list[dict[str, float]]:
 
 @st.cache_data(show_spinner="Scoring every test image…", max_entries=16)
 def _test_losses(path: str, version: float, dataset: str, loss: str) -> np.ndarray:
+    if (shipped := _shipped_at(path, version, dataset)) is not None:
+        return shipped.losses  # computed under the entry's own loss, as `loss` is
     model, images = load_model(path, version), test_set(dataset).images
     with heavy_compute():
         return reconstruction.per_image_loss(model, images, loss)
@@ -220,8 +246,10 @@ def decoded_centre_for(
 def warm_up() -> None:
     """Encode and score the test set under every listed model: what each first visitor waits for.
 
-    A demo runs this in `server.warm_up_in_background` before anyone asks. A model that fails
-    to load is left for its page to report.
+    A demo runs this in `server.warm_up_in_background` before anyone asks. Every zoo model
+    ships these numbers (`_shipped_at`), so this only reads them, in about a second for the
+    whole zoo; only models without fresh shipped ones are encoded. A model that fails to load
+    is left for its page to report.
     """
     for entry in list_entries():
         try:
@@ -268,11 +296,12 @@ def throughput_for(config: TrainConfig) -> calibration.Throughput:
 def _shown_image_errors(
     path: str, version: float, dataset: str, loss: str
 ) -> dict[str, likelihood.PixelErrors]:
-    return likelihood.shown_image_errors(
-        load_model(path, version),
-        test_set(dataset).images,
-        likelihood.outputs_for(loss),
-    )
+    outputs = likelihood.outputs_for(loss)
+    shipped = _shipped_at(path, version, dataset)
+    if shipped is not None and all(output in shipped.pixel_errors for output in outputs):
+        return {o: likelihood.PixelErrors(**shipped.pixel_errors[o]) for o in outputs}
+    model, images = load_model(path, version), test_set(dataset).images
+    return likelihood.shown_image_errors(model, images, outputs)
 
 
 def shown_image_errors_for(

@@ -4,6 +4,7 @@
     jlml list
     jlml evaluate --model <key or folder>
     jlml sample --model <key> --out samples.png
+    jlml zoo --codes                  # recompute the zoo's shipped test-set codes
     jlml sweep --arch dense --epochs 2 --kl-weight 0.5,1,2,4 --latent-dim 2,16 [--ray auto]
 
 Bad arguments exit with status 2 and one line saying what to change. This module builds the
@@ -164,6 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
     zoo.add_argument("--force", action="store_true", help="retrain models already present")
     zoo.add_argument("--table", action="store_true", help="print the manifest's metrics table")
     zoo.add_argument("--no-evaluate", action="store_true", help="train only; skip the metrics")
+    zoo.add_argument(
+        "--codes",
+        action="store_true",
+        help="train nothing; recompute each built model's test_codes.safetensors (the codes, "
+        "per-image losses and pixel errors of its test set the dashboard reads; seconds each)",
+    )
     _add_ray_arguments(zoo)
     sweep = add(
         "sweep",

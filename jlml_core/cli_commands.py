@@ -174,11 +174,16 @@ def _interleave_rows(originals, reconstructions, columns: int):
 
 
 def cmd_zoo(args: argparse.Namespace) -> int:
-    from jlml_core.jobs.zoo_build import build_zoo, manifest_table
+    from jlml_core.jobs.zoo_build import build_zoo, manifest_table, write_zoo_codes
     from jlml_core.store.zoo import read_manifest
 
     if args.table:
         print(manifest_table(read_manifest(args.out)))
+        return 0
+    if args.codes:
+        written = write_zoo_codes(args.only, args.out, force=True)
+        size = sum(path.stat().st_size for path in written)
+        print(f"wrote {len(written)} test_codes file(s), {size:,} bytes")
         return 0
 
     build_zoo(

@@ -1,19 +1,29 @@
 """The command that rebuilds the zoo (``python -m jlml_core zoo``) and its metrics table.
 
-Which models ship is `jlml_core.store.zoo.ZOO`; this module trains them through `run_jobs`.
+Which models ship is `jlml_core.store.zoo.ZOO`; this module trains them through `run_jobs`,
+then gives each its encoded test set (``test_codes.safetensors``: codes, per-image losses and
+pixel errors of the 10,000 test images), which ``python -m jlml_core zoo --codes`` recomputes.
 """
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from jlml_core.analysis import likelihood
+from jlml_core.data.datasets import load_split
+from jlml_core.inference import latent, reconstruction
 from jlml_core.jobs.runner import TrainJob, Transfer, run_job, run_jobs
 from jlml_core.jobs.runner import (
     data_checksums as data_checksums,  # re-exported: tests and docs use it
 )
 from jlml_core.jobs.runner import machine_description as machine_description
+from jlml_core.store import checkpoints
 from jlml_core.store.model_cache import zoo_dir
 from jlml_core.store.zoo import ZOO, read_manifest, write_manifest
 
@@ -37,6 +47,7 @@ def build_zoo(
     jobs: int = 2,
     ray_address: str | None = None,
     transfer: Transfer = "auto",
+    codes: bool = True,
 ) -> dict[str, Any]:
     """Train (and evaluate) the zoo into `out_dir` (default: the project's checkpoints/).
 
@@ -49,6 +60,8 @@ def build_zoo(
         ray_address: run each model as a Ray task on this cluster instead ("auto", an
             address, or "local"); see `runner.run_jobs`.
         transfer: with Ray, how models reach `out_dir` (`runner.Transfer`).
+        codes: then write the encoded test set of every built model that lacks a fresh one
+            (`write_zoo_codes`).
 
     Returns:
         The manifest written.
@@ -73,7 +86,65 @@ def build_zoo(
         transfer=transfer,
         on_record=record,
     )
+    if codes:
+        write_zoo_codes(names, out_dir, force=False)
     return manifest
+
+
+@torch.inference_mode()
+def encode_test_set(folder: Path) -> checkpoints.EncodedTestSet:
+    """Everything the dashboard computes over a model's whole test split, computed here once.
+
+    The codes (`latent.encode_images`), each image's reconstruction loss
+    (`reconstruction.per_image_loss`) and the shown reconstructions' pixel errors
+    (`likelihood.shown_image_errors`): the same functions the dashboard calls, so a page shows
+    the same numbers whether it read them or computed them.
+    """
+    folder = Path(folder)
+    config = checkpoints.CheckpointStore(folder.parent).read_entry(folder).config
+    model = checkpoints.load_model(folder)
+    images = load_split(config.dataset, "test").images  # (N, H, W) uint8
+    encodings = latent.encode_images(model, images)
+    errors = likelihood.shown_image_errors(model, images, likelihood.outputs_for(config.loss))
+    return checkpoints.EncodedTestSet(
+        mu=encodings.mu,
+        logvar=encodings.logvar,
+        losses=reconstruction.per_image_loss(model, images, config.loss),
+        pixel_errors={output: error._asdict() for output, error in errors.items()},
+    )
+
+
+def write_zoo_codes(
+    only: Iterable[str] | None = None, out_dir: Path | None = None, *, force: bool = True
+) -> list[Path]:
+    """Write ``test_codes.safetensors`` beside each zoo model in `out_dir` (``zoo --codes``).
+
+    Args:
+        only: names from `ZOO`; all when None. Models not built in `out_dir` are skipped.
+        out_dir: the zoo folder (default: the project's checkpoints/).
+        force: recompute fresh files too; otherwise only missing or stale ones.
+
+    Returns:
+        The files written.
+    """
+    out_dir = Path(out_dir) if out_dir is not None else zoo_dir()
+    store = checkpoints.CheckpointStore(out_dir)
+    written = []
+    for name in list(only) if only else list(ZOO):
+        config = ZOO[name]
+        if not store.contains(config):
+            print(f"{name}: not built in {out_dir}; skipped", file=sys.stderr)
+            continue
+        folder = store.path_for(config)
+        digest = checkpoints.images_digest(load_split(config.dataset, "test").images)
+        if not force and checkpoints.read_encoded_test_set(folder, digest) is not None:
+            continue
+        started = time.perf_counter()
+        path = checkpoints.write_encoded_test_set(folder, encode_test_set(folder), digest)
+        seconds = time.perf_counter() - started
+        print(f"{name}: {path.stat().st_size:,} bytes in {seconds:.1f} s", file=sys.stderr)
+        written.append(path)
+    return written
 
 
 _TABLE_COLUMNS = (

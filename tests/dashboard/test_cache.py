@@ -1,15 +1,28 @@
-"""dashboard/cache.py and figure_cache.py outside a running app: pictures, cached by content.
+"""dashboard/cache.py and figure_cache.py outside a running app: pictures, cached by content;
+the test codes, losses and pixel errors read from a model's shipped file, not computed.
 
 (That importing either changes nothing process-wide is checked in test_server.py.)
 """
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
+import streamlit as st
 
-from dashboard import figure_cache, images
+from dashboard import cache, figure_cache, images
+from jlml_core.analysis import likelihood
+from jlml_core.data.datasets import load_split
 from jlml_core.figures.images import png_data_url
+from jlml_core.inference import latent, reconstruction
+from jlml_core.jobs.zoo_build import encode_test_set
+from jlml_core.store import checkpoints
+from jlml_core.store.checkpoints import CheckpointStore
+from jlml_core.store.model_cache import CACHE_ENV
+from tests.apptest_helpers import entry_for
 
 
 @pytest.fixture
@@ -43,3 +56,82 @@ def test_picture_url_caches_mosaics_but_not_single_digits(encodes: list) -> None
     assert images.picture_url(digit, 4) == png_data_url(digit, 4, images.COMPRESS_LEVEL)
     assert images.picture_url(mosaic, 4) == png_data_url(mosaic, 4, images.COMPRESS_LEVEL)
     assert encodes == [mosaic.shape]  # only the mosaic went through the cache
+
+
+# --- the encoded test sets shipped beside the zoo's checkpoints ---------------------------------
+
+
+@pytest.fixture
+def shipped_cache(app_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the tiny cache whose every model ships its encoded test set, as the zoo's do;
+    the dashboard's caches start empty, as in a fresh server."""
+    folder = tmp_path / "shipped"
+    shutil.copytree(app_env, folder)
+    for entry in CheckpointStore(folder).entries():
+        digest = checkpoints.images_digest(load_split(entry.config.dataset, "test").images)
+        checkpoints.write_encoded_test_set(entry.path, encode_test_set(entry.path), digest)
+    monkeypatch.setenv(CACHE_ENV, str(folder))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield folder
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+@pytest.fixture
+def computed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names of the whole-test-set computations the dashboard ran, in order."""
+    calls = []
+    for module, name in (
+        (latent, "encode_images"),
+        (reconstruction, "per_image_loss"),
+        (likelihood, "shown_image_errors"),
+    ):
+        original = getattr(module, name)
+        monkeypatch.setattr(
+            module, name, lambda *a, _f=original, _n=name, **k: calls.append(_n) or _f(*a, **k)
+        )
+    return calls
+
+
+def test_shipped_test_codes_are_read_not_computed(shipped_cache: Path, computed: list) -> None:
+    for entry in cache.list_entries():
+        shipped = checkpoints.read_encoded_test_set(
+            entry.path, checkpoints.images_digest(cache.test_set(entry.config.dataset).images)
+        )
+        encodings = cache.encodings_for(entry)
+        np.testing.assert_array_equal(encodings.mu, shipped.mu)
+        assert (encodings.logvar is None) == (not entry.config.is_variational)
+        np.testing.assert_array_equal(cache.test_losses_for(entry), shipped.losses)
+        assert cache.projected_codes_for(entry).shape == (len(shipped.mu), 2)
+        errors = cache.shown_image_errors_for(entry)
+        assert set(errors) == set(likelihood.outputs_for(entry.config.loss))
+        for output, error in errors.items():
+            assert error._asdict() == pytest.approx(shipped.pixel_errors[output])
+    assert computed == []  # nothing encoded, decoded or scored
+
+
+def test_shipped_codes_equal_the_models_own_encodings(shipped_cache: Path) -> None:
+    entry = entry_for(shipped_cache, "vae")
+    images = cache.test_set(entry.config.dataset).images
+    own = latent.encode_images(cache.model_for(entry), images)
+    shipped = cache.encodings_for(entry)
+    np.testing.assert_allclose(shipped.mu, own.mu, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(shipped.logvar, own.logvar, rtol=2**-11, atol=1e-5)  # float16
+    losses = reconstruction.per_image_loss(cache.model_for(entry), images, entry.config.loss)
+    np.testing.assert_allclose(cache.test_losses_for(entry), losses, rtol=1e-5)
+
+
+def test_stale_shipped_codes_are_ignored_and_the_test_set_encoded(
+    shipped_cache: Path, computed: list
+) -> None:
+    entry = entry_for(shipped_cache, "vae")
+    other = entry_for(shipped_cache, "ae")
+    # The AE's file beside the VAE's weights: computed from other weights, so stale.
+    shutil.copy(other.path / checkpoints.TEST_CODES_FILE, entry.path / checkpoints.TEST_CODES_FILE)
+    encodings = cache.encodings_for(entry)
+    assert computed == ["encode_images"]
+    assert encodings.logvar is not None and encodings.logvar.shape == encodings.mu.shape
+    cache.test_losses_for(entry)
+    cache.shown_image_errors_for(entry)
+    assert computed == ["encode_images", "per_image_loss", "shown_image_errors"]

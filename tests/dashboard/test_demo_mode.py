@@ -15,7 +15,10 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import cache, server
 from dashboard.settings import DEMO_LIMITS, LAPTOP_LIMITS, public_error
+from jlml_core.data.datasets import load_split
 from jlml_core.inference import latent
+from jlml_core.jobs.zoo_build import encode_test_set
+from jlml_core.store import checkpoints
 from jlml_core.store.checkpoints import MODEL_FILE, CheckpointStore
 from jlml_core.store.model_cache import CACHE_ENV
 from tests.apptest_helpers import ROOT, entry_for, open_link, open_page, texts
@@ -145,3 +148,27 @@ def test_the_demo_encodes_and_scores_every_model_before_a_visitor_asks(
         cache.encodings_for(entry)
         cache.test_losses_for(entry)
     assert len(calls) == 3  # served from the cache
+
+
+def test_with_shipped_test_codes_the_demo_warm_up_encodes_nothing(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "zoo_like"
+    shutil.copytree(demo, folder)
+    for entry in CheckpointStore(folder).entries():  # as `python -m jlml_core zoo --codes` does
+        digest = checkpoints.images_digest(load_split(entry.config.dataset, "test").images)
+        checkpoints.write_encoded_test_set(entry.path, encode_test_set(entry.path), digest)
+    monkeypatch.setenv(CACHE_ENV, str(folder))
+    st.cache_resource.clear()  # a fresh server
+    st.cache_data.clear()
+    calls = []
+    encode = latent.encode_images
+    monkeypatch.setattr(latent, "encode_images", lambda *a, **k: calls.append(1) or encode(*a, **k))
+    loads = []
+    load = cache.load_model
+    monkeypatch.setattr(cache, "load_model", lambda *a, **k: loads.append(a) or load(*a, **k))
+    cache.warm_up()  # what the demo's background thread runs
+    assert calls == [] and loads == []  # no model even loaded
+    at = open_page("latent_explorer", entry_for(folder, "vae").key)
+    assert not at.exception
+    assert calls == []  # the page drew the shipped codes

@@ -159,6 +159,88 @@ def test_latent_history_without_its_codes_is_damaged(tmp_path: Path) -> None:
         read_latent_history(tmp_path)
 
 
+# --- the encoded test set shipped beside a checkpoint ---------------------------------------
+
+
+def _test_images(rows: int = 40, seed: int = 0) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 256, (rows, 28, 28), dtype=torch.uint8, generator=generator)
+
+
+def _encoded(rows: int, variational: bool) -> checkpoints.EncodedTestSet:
+    rng = np.random.default_rng(0)
+    mu = (3 * rng.standard_normal((rows, 2))).astype(np.float32)
+    return checkpoints.EncodedTestSet(
+        mu=mu,
+        logvar=(-4 + rng.standard_normal((rows, 2))).astype(np.float32) if variational else None,
+        losses=rng.normal(-5600.0, 300.0, rows).astype(np.float32),  # a CB model's magnitudes
+        pixel_errors={"sigmoid": {"mse": 0.0391, "mae": 0.093, "sharpness": 0.27}},
+    )
+
+
+def _entry_with_codes(root: Path, variational: bool = True) -> tuple[Path, torch.Tensor]:
+    config = TINY.replace(kind="vae" if variational else "ae")
+    folder = CheckpointStore(root).save(config, _fake_result(config))
+    images = _test_images()
+    encoded = _encoded(len(images), variational)
+    checkpoints.write_encoded_test_set(folder, encoded, checkpoints.images_digest(images))
+    return folder, images
+
+
+@pytest.mark.parametrize("variational", [True, False])
+def test_encoded_test_set_round_trips_means_and_losses_exactly_log_variances_in_float16(
+    tmp_path: Path, variational: bool
+) -> None:
+    folder, images = _entry_with_codes(tmp_path, variational)
+    written = _encoded(len(images), variational)
+    loaded = checkpoints.read_encoded_test_set(folder, checkpoints.images_digest(images))
+    assert loaded is not None
+    np.testing.assert_array_equal(loaded.mu, written.mu)  # a click decodes from these
+    assert loaded.mu.dtype == loaded.losses.dtype == np.float32
+    np.testing.assert_array_equal(loaded.losses, written.losses)  # float32 as computed
+    assert loaded.pixel_errors == written.pixel_errors
+    if variational:
+        np.testing.assert_array_equal(
+            loaded.logvar, written.logvar.astype(np.float16).astype(np.float32)
+        )
+        assert loaded.logvar.dtype == np.float32
+    else:
+        assert loaded.logvar is None
+    assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []  # no staging left
+
+
+def test_an_encoded_test_set_of_other_images_or_weights_is_ignored(tmp_path: Path) -> None:
+    folder, images = _entry_with_codes(tmp_path)
+    digest = checkpoints.images_digest(images)
+    assert checkpoints.read_encoded_test_set(folder, digest) is not None
+    other = images.clone()
+    other[0, 0, 0] ^= 1  # one pixel of one test image
+    assert checkpoints.read_encoded_test_set(folder, checkpoints.images_digest(other)) is None
+    assert checkpoints.images_digest(images[:-1]) != digest  # fewer images: another key
+    # Retrained: the same config with other weights, the old file put back beside them.
+    shipped = (folder / checkpoints.TEST_CODES_FILE).read_bytes()
+    config = CheckpointStore(tmp_path).read_entry(folder).config
+    retrained = _fake_result(config)
+    with torch.no_grad():
+        next(retrained.model.parameters()).add_(1e-3)
+    CheckpointStore(tmp_path).save(config, retrained)
+    assert not (folder / checkpoints.TEST_CODES_FILE).exists()  # a new entry starts without one
+    (folder / checkpoints.TEST_CODES_FILE).write_bytes(shipped)
+    assert checkpoints.read_encoded_test_set(folder, digest) is None
+
+
+def test_an_entry_without_an_encoded_test_set_has_none(tmp_path: Path) -> None:
+    folder = CheckpointStore(tmp_path).save(TINY, _fake_result(TINY))
+    assert checkpoints.read_encoded_test_set(folder, "0" * 64) is None
+
+
+def test_a_damaged_encoded_test_set_raises_checkpoint_error(tmp_path: Path) -> None:
+    folder, images = _entry_with_codes(tmp_path)
+    (folder / checkpoints.TEST_CODES_FILE).write_bytes(b"not safetensors")
+    with pytest.raises(CheckpointError, match="test_codes.safetensors is damaged"):
+        checkpoints.read_encoded_test_set(folder, checkpoints.images_digest(images))
+
+
 # --- the cache: get_or_train ----------------------------------------------------------------
 
 

@@ -8,12 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from jlml_core.analysis import comparison
+from jlml_core.analysis import comparison, likelihood
 from jlml_core.config import TrainConfig
 from jlml_core.data.datasets import load_split
 from jlml_core.jobs import zoo_build
 from jlml_core.store import zoo
-from jlml_core.store.checkpoints import CheckpointStore, load_model
+from jlml_core.store.checkpoints import (
+    TEST_CODES_FILE,
+    CheckpointStore,
+    images_digest,
+    load_model,
+    read_encoded_test_set,
+)
 from jlml_core.store.model_cache import zoo_dir
 from jlml_core.training.train import evaluate
 
@@ -99,10 +105,15 @@ def test_zoo_checkpoint_reevaluates_to_its_recorded_metrics(name: str) -> None:
 @pytest.mark.skipif(not MANIFEST, reason="no zoo has been built into checkpoints/")
 def test_checkpoints_folder_is_small_enough_to_ship() -> None:
     # Everything under checkpoints/: the zoo's models with their latent histories, the
-    # manifest, and the digit classifier the sample metrics use (1.8 MB).
+    # manifest, and the digit classifier the sample metrics use (1.8 MB): 30 MB. Plus the
+    # encoded test sets (test_codes.safetensors, 5.7 MB: the codes of 10,000 digits, 1 MB for
+    # each z = 16 VAE), which spare every dashboard encoding them at start.
     folder = Path(__file__).resolve().parents[3] / "checkpoints"
-    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-    assert size < 30 * 2**20, f"checkpoints/ holds {size / 2**20:.1f} MB; the budget is 30 MB"
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    codes = sum(p.stat().st_size for p in files if p.name == TEST_CODES_FILE)
+    rest = sum(p.stat().st_size for p in files) - codes
+    assert rest < 30 * 2**20, f"checkpoints/ holds {rest / 2**20:.1f} MB; the budget is 30 MB"
+    assert codes < 6 * 2**20, f"the test codes take {codes / 2**20:.1f} MB; the budget is 6 MB"
 
 
 HISTORIES = sorted(
@@ -130,3 +141,75 @@ def test_recorded_latent_history_ends_at_the_shipped_weights(name: str) -> None:
     final = latent.encode_images(load_model(folder), test.images[history.rows])
     np.testing.assert_allclose(history.mu[-1], final.mu, rtol=2e-3, atol=2e-3)
     np.testing.assert_allclose(history.logvar[-1], final.logvar, rtol=2e-3, atol=2e-3)
+
+
+# Rows re-encoded per model: every shipped row is checked the same way, so a prefix catches a
+# file computed from other weights as surely as all 10,000 would, at a tenth of the time.
+CHECKED_ROWS = 1000
+
+
+@pytest.mark.skipif(not MANIFEST, reason="no zoo has been built into checkpoints/")
+@pytest.mark.parametrize("name", sorted(MANIFEST))
+def test_shipped_test_codes_are_fresh_and_equal_the_models_own(name: str) -> None:
+    """Each zoo model's test_codes.safetensors holds its own codes (log-variances to float16
+    precision) and per-image losses of its test set; `python -m jlml_core zoo --codes` rewrites
+    them."""
+    import numpy as np
+
+    from jlml_core.inference import latent, reconstruction
+
+    config = zoo.ZOO[name]
+    folder = zoo_dir() / MANIFEST[name]["folder"]
+    images = load_split(config.dataset, "test").images
+    shipped = read_encoded_test_set(folder, images_digest(images))
+    assert shipped is not None, f"{name}: no fresh codes; run python -m jlml_core zoo --codes"
+    assert shipped.mu.shape == (len(images), config.latent_dim)
+    model = load_model(folder)
+    own = latent.encode_images(model, images[:CHECKED_ROWS])
+    # Only the float sums' order may differ (threads, memory layout).
+    np.testing.assert_allclose(shipped.mu[:CHECKED_ROWS], own.mu, rtol=1e-5, atol=1e-5)
+    if config.is_variational:  # float16: a relative error of at most 2^-11, plus float noise
+        np.testing.assert_allclose(
+            shipped.logvar[:CHECKED_ROWS], own.logvar, rtol=2**-11, atol=1e-5
+        )
+    else:
+        assert shipped.logvar is None
+    losses = reconstruction.per_image_loss(model, images[:CHECKED_ROWS], config.loss)
+    np.testing.assert_allclose(shipped.losses[:CHECKED_ROWS], losses, rtol=1e-5, atol=1e-3)
+    assert set(shipped.pixel_errors) == set(likelihood.outputs_for(config.loss))
+
+
+@pytest.mark.skipif(not MANIFEST, reason="no zoo has been built into checkpoints/")
+def test_the_default_models_shipped_pixel_errors_are_what_the_page_would_compute() -> None:
+    import numpy as np
+
+    folder = zoo_dir() / MANIFEST[zoo.DEFAULT_MODEL]["folder"]
+    images = load_split("mnist", "test").images
+    shipped = read_encoded_test_set(folder, images_digest(images))
+    computed = likelihood.shown_image_errors(load_model(folder), images)
+    np.testing.assert_allclose(
+        list(shipped.pixel_errors["sigmoid"].values()),
+        [computed["sigmoid"]._asdict()[k] for k in shipped.pixel_errors["sigmoid"]],
+        rtol=1e-6,
+    )
+
+
+def test_zoo_codes_writes_missing_and_stale_files_and_the_command_rewrites_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from jlml_core import cli
+    from jlml_core.store.checkpoints import MODEL_FILE
+    from jlml_core.training.train import fit
+
+    config = TrainConfig(arch="dense", hidden_dim=16, epochs=1, batch_size=100, train_subset=500)
+    monkeypatch.setitem(zoo.ZOO, "tiny", config)
+    folder = CheckpointStore(tmp_path).save(config, fit(config))
+    written = zoo_build.write_zoo_codes(["tiny"], tmp_path, force=False)  # as `zoo` does
+    assert written == [folder / TEST_CODES_FILE]
+    assert zoo_build.write_zoo_codes(["tiny"], tmp_path, force=False) == []  # fresh: kept
+    model_bytes = (folder / MODEL_FILE).read_bytes()
+    assert cli.main(["zoo", "--codes", "--only", "tiny", "--out", str(tmp_path)]) == 0
+    assert "wrote 1 test_codes file(s)" in capsys.readouterr().out
+    assert (folder / MODEL_FILE).read_bytes() == model_bytes  # no training, weights untouched
+    images = load_split(config.dataset, "test").images
+    assert read_encoded_test_set(folder, images_digest(images)) is not None
