@@ -28,7 +28,9 @@ from jlml_core.figures.exports import file_stem
 IMAGE_FORMAT_KEY = "chart_image_format"
 IMAGE_FORMATS = {"png": "PNG", "svg": "SVG"}
 PRINT_SCALE = 3  # a 700-px chart saves as 2,100 px: about 7 inches at 300 dpi
-MIME_TYPES = {".csv": "text/csv", ".png": "image/png", ".gif": "image/gif"}
+MIME_TYPES = {
+    ".csv": "text/csv", ".png": "image/png", ".gif": "image/gif", ".html": "text/html",
+}  # fmt: skip
 
 
 def image_format() -> str:
@@ -96,7 +98,12 @@ def image_format_picker() -> None:
 
 
 def download_button(
-    label: str, data: Callable[[], str | bytes], file_name: str, *, key: str
+    label: str,
+    data: Callable[[], str | bytes],
+    file_name: str,
+    *,
+    key: str,
+    icon: str = ":material/download:",
 ) -> None:
     """A button that saves `file_name`, made by calling `data` only when it is clicked.
 
@@ -105,6 +112,7 @@ def download_button(
         data: makes the file's content (text or bytes); runs on the click, not on every rerun.
         file_name: the saved file's name; its extension sets the MIME type.
         key: widget key.
+        icon: the button's icon (a handout to print shows a printer).
     """
     st.download_button(
         label,
@@ -113,6 +121,6 @@ def download_button(
         mime=MIME_TYPES.get(PurePath(file_name).suffix),
         key=key,
         on_click="ignore",  # the page stays as it is
-        icon=":material/download:",
+        icon=icon,
         help=f"Saves `{file_name}`.",
     )

@@ -7,6 +7,7 @@ import json
 import streamlit as st
 
 from dashboard import links
+from dashboard.charts import download_button
 from dashboard.handout import handout_html
 from dashboard.inputs import view_url
 from dashboard.lessons import (
@@ -68,16 +69,19 @@ def _reveal(lesson: Lesson, response: str | float) -> None:
 def _for_teachers(lesson: Lesson, label: str, url: str, root: str, hidden: bool) -> None:
     with st.expander("For class: handouts and the teacher's link"):
         left, right = st.columns(2)
-        left.download_button(
-            "Handout (questions only)", handout_html(lesson, url), f"{lesson.slug}.html",
-            "text/html", key="lesson_handout", on_click="ignore", icon=":material/print:",
-        )  # fmt: skip
-        if not hidden:
-            right.download_button(
-                "Teacher's copy, with answers", handout_html(lesson, url, with_answers=True),
-                f"{lesson.slug}-answers.html", "text/html", key="lesson_handout_answers",
-                on_click="ignore", icon=":material/print:",
+        with left:
+            download_button(
+                "Handout (questions only)", lambda: handout_html(lesson, url),
+                f"{lesson.slug}.html", key="lesson_handout", icon=":material/print:",
             )  # fmt: skip
+        if not hidden:
+            with right:
+                download_button(
+                    "Teacher's copy, with answers",
+                    lambda: handout_html(lesson, url, with_answers=True),
+                    f"{lesson.slug}-answers.html", key="lesson_handout_answers",
+                    icon=":material/print:",
+                )  # fmt: skip
             # The lesson by name: a bound widget's choice reaches the address from the browser,
             # not necessarily st.query_params on this very run.
             teacher = {"lesson": label, "answers": HIDDEN}
