@@ -189,14 +189,7 @@ def test_the_live_view_link_opens_the_page_at_the_preset(zoo_env: Path) -> None:
     assert any("Left: test digit #3 (a 0)" in c for image in view.image for c in image.captions)
 
 
-# The Model Zoo and Loss Comparison pages encode and score several zoo models when they open
-# (9 s and 37 s on the test machine): their presets are checked by test_lessons' parsing only.
-CHEAP_PAGES = {"reconstructions", "latent_explorer", "your_digit", "generation"}
-
-
-@pytest.mark.parametrize(
-    "slug", [s for s, lesson in LESSONS.items() if lesson.preset.page in CHEAP_PAGES]
-)
+@pytest.mark.parametrize("slug", sorted(LESSONS))
 def test_each_preset_opens_with_its_model_and_its_controls_accepted(
     zoo_env: Path, slug: str
 ) -> None:
