@@ -80,7 +80,7 @@ def test_the_shipped_lessons_are_all_offered_in_order(zoo_env: Path) -> None:
 
 
 @pytest.mark.parametrize("slug", list(LESSONS))
-def test_each_lesson_asks_before_it_opens_the_live_view(zoo_env: Path, slug: str) -> None:
+def test_each_lesson_asks_then_reveals_and_opens_its_live_view(zoo_env: Path, slug: str) -> None:
     lesson = LESSONS[slug]
     at = _open(slug)
     assert at.header[0].value == lesson.title
@@ -91,6 +91,12 @@ def test_each_lesson_asks_before_it_opens_the_live_view(zoo_env: Path, slug: str
         assert at.number_input(key=f"lesson_guess_{slug}").value is None
     else:
         assert at.radio(key=f"lesson_choice_{slug}").options == list(lesson.question.choices)
+    right = float(lesson.question.answer) if lesson.question.is_number else lesson.question.answer
+    _predict(at, lesson, right)  # then predict -> reveal, for every lesson
+    assert "Right" in texts(at.success) and REVEAL in _subheaders(at)
+    assert lesson.reveal.split("\n")[0] in _markdown(at)
+    (button,) = at.link_button
+    assert button.proto.url == preset_url(lesson.preset)
 
 
 def test_a_right_prediction_opens_the_view_and_reveals_what_to_see(zoo_env: Path) -> None:
