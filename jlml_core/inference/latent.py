@@ -84,6 +84,18 @@ def logits_to_images(logits: torch.Tensor, output: ImageOutput = "sigmoid") -> n
 
 
 Decode = Callable[[torch.Tensor], torch.Tensor]
+
+# `model.decode` under autocast (decoders without inference steps) runs in chunks of this many
+# codes: a conv decoder's activations then stay in the CPU cache, which decoded 400 cnn_shallow
+# points about 1.5x faster than one batch did (docs/benchmarks.md, "Decoding latency").
+DECODE_BATCH = 128
+# The inference steps of a conv decoder run this many codes per call: a chunk's largest
+# activation (32 channels at 28x28) is then ~3 MB in either precision, near the L2 cache. On the
+# 2-core AMD EPYC of docs/benchmarks.md ("Decoding 400 points", one thread) 400 points decoded
+# ~1.2x faster in chunks of 64 than of 128 in bf16, and ~1.3x in chunks of 32 in fp32. A dense
+# decoder's activations are small: it decodes up to `DENSE_BATCH` codes at once.
+INFERENCE_BATCH = {"fp32": 32, "bf16": 64}
+DENSE_BATCH = 1024
 _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 # Exact types only: a user's subclass may compute something else in its forward.
 _CONV_TRANSPOSE_TYPES = (nn.ConvTranspose2d, ConvTranspose2dBiasAfter)
@@ -122,7 +134,7 @@ def _inference_steps(decoder: nn.Module, dtype: torch.dtype) -> list[Decode] | N
     return steps
 
 
-class _InferenceDecoder(NamedTuple):
+class _PreparedSteps(NamedTuple):
     """Inference steps and the weights they were copied from (to notice when those change)."""
 
     sources: tuple[torch.Tensor, ...]  # detached: same storage and version counter
@@ -138,23 +150,32 @@ class _InferenceDecoder(NamedTuple):
 
 # Per model and precision, the decoder's inference steps: a memo of each model's own weights,
 # dropped with the model (weak keys) and rebuilt when a weight is replaced or changed in place.
-_INFERENCE_DECODERS: weakref.WeakKeyDictionary[nn.Module, dict[str, _InferenceDecoder]] = (
+_INFERENCE_DECODERS: weakref.WeakKeyDictionary[nn.Module, dict[str, _PreparedSteps]] = (
     weakref.WeakKeyDictionary()
 )
 
 
+class InferenceDecoder(NamedTuple):
+    """A model's decoder ready to decode: `decode` maps codes (B, D) to fp32 logits
+    (B, C, H, W) under `torch.inference_mode()`; `batch_size` codes per call keep its
+    activations in the CPU's cache."""
+
+    decode: Decode
+    batch_size: int
+
+
 def inference_decoder(
     model: Autoencoder, precision: precisions.ResolvedPrecision = "fp32"
-) -> Decode:
-    """`model.decode` prepared for inference: codes (B, D) -> fp32 logits (B, C, H, W).
+) -> InferenceDecoder:
+    """`model.decode` prepared for inference in `precision`, and the batch size it runs best at.
 
     On the CPU, for the dense and cnn_shallow decoders, the layers run from copies of their
     weights made once per model in the compute dtype (no autocast casts per call), channels_last
     from the first layer on, with bias and ReLU inside oneDNN's transposed convolutions and the
     last convolution as one matrix product (`layers.InferenceConvTranspose2d`,
     `layers.InferenceConv2d`). The copies are rebuilt when the model's weights change. Any
-    other decoder or device runs `model.decode` under autocast, as training's forward pass does.
-    Call it under `torch.inference_mode()`.
+    other decoder or device runs `model.decode` under autocast, as training's forward pass does,
+    `DECODE_BATCH` codes at a time.
 
     Args:
         model: a trained model in eval mode.
@@ -170,7 +191,7 @@ def inference_decoder(
         cached = _INFERENCE_DECODERS.setdefault(model, {})
         entry = cached.get(precision)
         if entry is None or not entry.is_current(tensors):
-            entry = _InferenceDecoder(
+            entry = _PreparedSteps(
                 tuple(t.detach() for t in tensors),
                 tuple(t._version for t in tensors),
                 _inference_steps(model.decoder, _DTYPES[precision]),
@@ -183,7 +204,7 @@ def inference_decoder(
             with precisions.autocast(precision, device):
                 return model.decode(codes).float()
 
-        return decode
+        return InferenceDecoder(decode, DECODE_BATCH)
 
     def run(codes: torch.Tensor) -> torch.Tensor:
         x = codes
@@ -191,13 +212,10 @@ def inference_decoder(
             x = step(x)
         return x.float()
 
-    return run
-
-
-# Decoding in chunks of this many codes keeps a conv decoder's activations (32 channels at
-# 28x28: 100 KB per image) inside the CPU cache, which decodes 400 points about 1.5x faster
-# than one batch does (docs/benchmarks.md, "Decoding latency").
-DECODE_BATCH = 128
+    convolutional = any(
+        isinstance(step, InferenceConvTranspose2d | InferenceConv2d) for step in steps
+    )
+    return InferenceDecoder(run, INFERENCE_BATCH[precision] if convolutional else DENSE_BATCH)
 
 
 @torch.inference_mode()
@@ -205,22 +223,26 @@ def decode_points(
     model: Autoencoder,
     z: np.ndarray,
     output: ImageOutput = "sigmoid",
-    batch_size: int = DECODE_BATCH,
+    batch_size: int | None = None,
     precision: Precision = "auto",
 ) -> np.ndarray:
     """Decode codes (N, D) to images (N, H, W) float32 in [0, 1].
 
-    "auto" decodes under bf16 autocast on a CPU with bf16 instructions (the dashboard's path).
-    Against fp32, pixels in [0, 1] differ by 5e-4 on average and 0.04 at most (0.08 for a
-    continuous-Bernoulli mean) over the zoo (tests/test_precision.py); metrics pass "fp32".
+    "auto" decodes in bf16 on a CPU with bf16 instructions (the dashboard's path), through
+    `inference_decoder`. Against fp32, pixels in [0, 1] differ by 5e-4 on average and 0.045 at
+    most over the sigmoid models of the zoo (tests/core/runtime/test_precision.py); a
+    continuous-Bernoulli mean misses by more at a few pixels (docs/benchmarks.md). Metrics
+    pass "fp32". `batch_size` (codes per forward pass; memory and speed only) defaults to the
+    decoder's own.
     """
     z = np.asarray(z, dtype=np.float32).reshape(-1, model.latent_dim)
     device = _device(model)
-    decode = inference_decoder(model, precisions.resolve_precision(precision, device))
+    decoder = inference_decoder(model, precisions.resolve_precision(precision, device))
+    batch_size = batch_size or decoder.batch_size
     images = []
     for start in range(0, len(z), batch_size):
         codes = torch.from_numpy(z[start : start + batch_size]).to(device)
-        images.append(logits_to_images(decode(codes), output))  # logits (B, C, H, W) fp32
+        images.append(logits_to_images(decoder.decode(codes), output))  # from fp32 logits
     return np.concatenate(images) if images else np.zeros((0, *model.image_shape[1:]), np.float32)
 
 
