@@ -105,11 +105,15 @@ def to_stock_layers(module: nn.Module) -> nn.Module:
 # copies of a trained layer's weights, made once per model (`latent.inference_decoder`).
 
 
-def _fused_conv_transpose_available() -> bool:
-    """True when this PyTorch has oneDNN's transposed convolution with a fused activation."""
-    return torch.backends.mkldnn.is_available() and hasattr(
-        torch.ops.mkldnn, "_convolution_transpose_pointwise"
-    )
+def _fused_conv_transpose_available(dtype: torch.dtype) -> bool:
+    """True when this PyTorch has oneDNN's transposed convolution with a fused activation and
+    oneDNN computes `dtype` with it: bf16 needs AVX-512 (or AVX-NE-CONVERT), else the call
+    fails; the stock `F.conv_transpose2d` runs bf16 anywhere, emulated where it must."""
+    if not torch.backends.mkldnn.is_available():
+        return False
+    if not hasattr(torch.ops.mkldnn, "_convolution_transpose_pointwise"):
+        return False
+    return dtype != torch.bfloat16 or torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
 class InferenceConvTranspose2d:
@@ -119,7 +123,7 @@ class InferenceConvTranspose2d:
     second pass over the largest activation and the ReLU as a third. Here the weights are cast
     once, and oneDNN adds the bias and applies the ReLU inside its kernel, in fp32 before the
     one rounding to bf16 (autocast rounds twice: after the convolution and after the bias).
-    Without that oneDNN entry point it is `F.conv_transpose2d` plus an in-place ReLU.
+    Where oneDNN lacks that entry point for the dtype it is `F.conv_transpose2d` plus a ReLU.
 
     Args:
         layer: the trained layer (zero padding, no output_size argument).
@@ -134,7 +138,7 @@ class InferenceConvTranspose2d:
         self.stride, self.padding = list(layer.stride), list(layer.padding)
         self.output_padding, self.dilation = list(layer.output_padding), list(layer.dilation)
         self.groups, self.relu = layer.groups, relu
-        self.fused = _fused_conv_transpose_available()
+        self.fused = _fused_conv_transpose_available(dtype)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         x = x.to(self.weight.dtype)
