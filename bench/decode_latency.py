@@ -1,6 +1,6 @@
 """Decode latency: 1 and 400 latent points, JL-ML's decode against the stock-layer decoder.
 
-    .venv/bin/python bench/decode_latency.py                 # ~2 minutes on 2 cores
+    .venv/bin/python bench/decode_latency.py                 # ~3 minutes on 2 cores
     .venv/bin/python bench/decode_latency.py --rounds 5 --json-out bench/results/decode_latency.json
 
 For the zoo's default model (`vae-cnn-z2`, shallow CNN) and its dense model (`vae-dense-z2`),

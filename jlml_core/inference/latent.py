@@ -92,7 +92,7 @@ DECODE_BATCH = 128
 # The inference steps of a conv decoder run this many codes per call: a chunk's largest
 # activation (32 channels at 28x28) is then ~3 MB in either precision, near the L2 cache. On the
 # 2-core AMD EPYC of docs/benchmarks.md ("Decoding 400 points", one thread) 400 points decoded
-# ~1.2x faster in chunks of 64 than of 128 in bf16, and ~1.3x in chunks of 32 in fp32. A dense
+# ~1.1x faster in chunks of 64 than of 128 in bf16, and ~1.3x in chunks of 32 in fp32. A dense
 # decoder's activations are small: it decodes up to `DENSE_BATCH` codes at once.
 INFERENCE_BATCH = {"fp32": 32, "bf16": 64}
 DENSE_BATCH = 1024
@@ -229,9 +229,9 @@ def decode_points(
     """Decode codes (N, D) to images (N, H, W) float32 in [0, 1].
 
     "auto" decodes in bf16 on a CPU with bf16 instructions (the dashboard's path), through
-    `inference_decoder`. Against fp32, pixels in [0, 1] differ by 5e-4 on average and 0.045 at
-    most over the sigmoid models of the zoo (tests/core/runtime/test_precision.py); a
-    continuous-Bernoulli mean misses by more at a few pixels (docs/benchmarks.md). Metrics
+    `inference_decoder`. Against fp32, pixels in [0, 1] of the default model differ by 5e-4 on
+    average and 0.045 at most (tests/core/runtime/test_precision.py); a continuous-Bernoulli
+    mean misses by more at a few pixels (docs/benchmarks.md). Metrics
     pass "fp32". `batch_size` (codes per forward pass; memory and speed only) defaults to the
     decoder's own.
     """
