@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from jlml_core.config import TrainConfig
+from jlml_core.inference import latent
 from jlml_core.inference.latent import (
     Projection,
     decode_points,
@@ -22,6 +23,10 @@ from jlml_core.inference.latent import (
     tile,
 )
 from jlml_core.nn.models import build_model
+from jlml_core.runtime import precision as precisions
+from jlml_core.store import zoo
+from jlml_core.store.checkpoints import load_model
+from jlml_core.store.model_cache import zoo_dir
 
 KINDS = ["ae", "vae"]
 ARCHS = ["dense", "cnn_shallow", "cnn_deep"]
@@ -89,6 +94,116 @@ def test_logits_to_images_cb_mean_is_between_lambda_and_a_half() -> None:
     # The continuous-Bernoulli mean is pulled from lambda towards 1/2.
     assert np.all(np.abs(mean - 0.5) <= np.abs(lam - 0.5) + 1e-7)
     assert mean[2] == pytest.approx(0.5)
+
+
+# --- the inference decoder -------------------------------------------------------------------
+
+# What tests/core/runtime/test_precision.py holds bf16 decodes of zoo models to, against fp32.
+MAX_PIXEL_ERROR = 0.06
+MEAN_PIXEL_ERROR = 0.002
+
+
+def _eager_decode(model, z: np.ndarray, precision: str, output: str = "sigmoid") -> np.ndarray:
+    """The path decode_points took before the inference decoder: model.decode under autocast."""
+    with torch.inference_mode(), precisions.autocast(precision):
+        logits = model.decode(torch.from_numpy(np.asarray(z, np.float32)))
+    return logits_to_images(logits.float(), output)
+
+
+def _assert_within_bf16_error(actual: np.ndarray, expected: np.ndarray) -> None:
+    error = np.abs(actual - expected)
+    assert error.max() < MAX_PIXEL_ERROR and error.mean() < MEAN_PIXEL_ERROR
+
+
+def _strong(model):
+    """The last layer scaled so the logits' spread is 3, as a trained model's: a fresh model's
+    logits are all near 0, where every decode looks alike."""
+    last = [m for m in model.decoder.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
+    with torch.no_grad():
+        spread = model.decode(torch.from_numpy(sample_prior(64, model.latent_dim, seed=3))).std()
+        last[-1].weight.mul_(3 / spread)
+        last[-1].bias.mul_(3 / spread)
+    return model
+
+
+@pytest.mark.parametrize("output", ["sigmoid", "cb_mean"])
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("arch", ARCHS)
+def test_decode_points_computes_what_the_model_does(
+    arch: str, channels_last: bool, output: str
+) -> None:
+    model = _strong(build_model(TrainConfig(arch=arch, latent_dim=3, init="glorot")).eval())
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    z = sample_prior(40, 3, seed=1, temperature=2.0)
+    exact = _eager_decode(model, z, "fp32", output)
+    fp32 = decode_points(model, z, output, batch_size=16, precision="fp32")
+    np.testing.assert_allclose(fp32, exact, rtol=0, atol=1e-5)
+    assert np.abs(exact - 0.5).max() > 0.3  # the logits span a real range
+    bf16 = decode_points(model, z, output, batch_size=16, precision="bf16")
+    _assert_within_bf16_error(bf16, _eager_decode(model, z, "bf16", output))
+
+
+@pytest.mark.parametrize(
+    ("arch", "prepared"), [("dense", True), ("cnn_shallow", True), ("cnn_deep", False)]
+)
+def test_the_built_in_decoders_get_inference_steps_others_run_as_they_are(
+    arch: str, prepared: bool
+) -> None:
+    model = build_model(TrainConfig(arch=arch, latent_dim=2)).eval()
+    steps = latent._inference_steps(model.decoder, torch.bfloat16)
+    assert (steps is not None) == prepared
+    z = sample_prior(5, 2, seed=0)
+    if not prepared:  # cnn_deep: model.decode under autocast, exactly as before
+        np.testing.assert_array_equal(
+            decode_points(model, z, precision="bf16"), _eager_decode(model, z, "bf16")
+        )
+
+
+def test_decode_points_follows_weights_changed_after_a_decode() -> None:
+    model = build_model(TrainConfig(arch="cnn_shallow", latent_dim=2)).eval()
+    other = _strong(build_model(TrainConfig(arch="cnn_shallow", latent_dim=2, seed=7)).eval())
+    z = sample_prior(6, 2, seed=0)
+    for precision in ("fp32", "bf16"):
+        decode_points(model, z, precision=precision)  # prepares the inference steps
+    with torch.no_grad():
+        model.decoder[0].weight.mul_(-2)  # in place
+    np.testing.assert_allclose(
+        decode_points(model, z, precision="fp32"), _eager_decode(model, z, "fp32"), atol=1e-5
+    )
+    model.load_state_dict(other.state_dict())
+    for precision in ("fp32", "bf16"):
+        _assert_within_bf16_error(
+            decode_points(model, z, precision=precision), _eager_decode(other, z, "fp32")
+        )
+    model.decoder[7].bias = torch.nn.Parameter(torch.full((1,), 50.0))  # a new tensor
+    assert decode_points(model, z, precision="fp32").min() > 0.99
+
+
+MANIFEST = zoo.read_manifest()
+
+
+@pytest.mark.skipif(not MANIFEST, reason="no zoo has been built into checkpoints/")
+@pytest.mark.parametrize("name", ["vae-cnn-z2", "vae-dense-z2", "vae-cnn-z2-cb"])
+def test_zoo_decodes_match_the_models_own_decode(name: str) -> None:
+    model = load_model(zoo_dir() / MANIFEST[name]["folder"])
+    output = "cb_mean" if zoo.ZOO[name].loss == "cb" else "sigmoid"
+    grid = grid_points((-4.0, 4.0), (-4.0, 4.0), 20)  # (400, 2): the Latent Explorer's grid
+    exact = _eager_decode(model, grid, "fp32", output)
+    np.testing.assert_allclose(
+        decode_points(model, grid, output, precision="fp32"), exact, rtol=0, atol=1e-5
+    )
+    bf16 = decode_points(model, grid, output, precision="bf16")
+    before = _eager_decode(model, grid, "bf16", output)
+    if output == "sigmoid":
+        _assert_within_bf16_error(bf16, before)
+        _assert_within_bf16_error(bf16, exact)
+    # The continuous-Bernoulli model's logits cancel out of large terms at a few pixels, where
+    # bf16 misses by up to ~0.5 either way; on average it is as close to fp32 as before.
+    assert np.abs(bf16 - exact).mean() <= max(MEAN_PIXEL_ERROR, np.abs(before - exact).mean())
+    # A click decodes one point as the background decodes it among 400.
+    one = decode_points(model, grid[37], output, precision="bf16")[0]
+    np.testing.assert_allclose(one, bf16[37], rtol=0, atol=1e-5)
 
 
 # --- grids ----------------------------------------------------------------------------------
@@ -289,3 +404,18 @@ def test_tile_places_images_row_by_row() -> None:
     assert canvas[0, 0] == 0.0 and canvas[0, 4] == pytest.approx(0.1)
     assert canvas[3, 0] == pytest.approx(0.2) and canvas[4, 6] == pytest.approx(0.3)
     assert np.all(canvas[2, :] == 1.0) and np.all(canvas[:, 3] == 1.0)  # padding
+
+
+@pytest.mark.parametrize(
+    ("count", "columns", "pad"), [(400, 20, 0), (7, 3, 1), (5, 5, 2), (1, 4, 0)]
+)
+def test_tile_matches_placing_each_image_by_hand(count: int, columns: int, pad: int) -> None:
+    images = np.random.default_rng(0).random((count, 4, 3), dtype=np.float32)
+    canvas = tile(images, columns, pad=pad, fill=0.5)
+    rows = -(-count // columns)
+    expected = np.full((rows * (4 + pad) - pad, columns * (3 + pad) - pad), 0.5, np.float32)
+    for i, image in enumerate(images):
+        r, c = divmod(i, columns)
+        expected[r * (4 + pad) : r * (4 + pad) + 4, c * (3 + pad) : c * (3 + pad) + 3] = image
+    np.testing.assert_array_equal(canvas, expected)
+    assert canvas.flags.c_contiguous

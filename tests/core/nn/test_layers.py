@@ -4,7 +4,14 @@ import pytest
 import torch
 from torch import nn
 
-from jlml_core.nn.layers import Conv2dViaFold, ConvTranspose2dBiasAfter, to_stock_layers
+from jlml_core.nn.layers import (
+    Conv2dViaFold,
+    ConvTranspose2dBiasAfter,
+    InferenceConv2d,
+    InferenceConvTranspose2d,
+    InferenceLinear,
+    to_stock_layers,
+)
 
 
 def _pair(in_channels: int, out_channels: int) -> tuple[nn.ConvTranspose2d, nn.ConvTranspose2d]:
@@ -91,3 +98,81 @@ def test_conv_via_fold_falls_back_outside_stride_one_same_padding(settings: dict
     assert not fast.uses_fold
     x = torch.randn(2, 4, 9, 9)
     torch.testing.assert_close(fast(x), stock(x))
+
+
+# --- inference-only layers ------------------------------------------------------------------
+
+BF16_TOLERANCE = {"rtol": 2e-2, "atol": 2e-2}  # a few bf16 roundings of values of order 1
+
+
+def _close_in(dtype: torch.dtype, actual: torch.Tensor, expected: torch.Tensor) -> None:
+    tolerance = {"rtol": 1e-5, "atol": 1e-5} if dtype == torch.float32 else BF16_TOLERANCE
+    torch.testing.assert_close(actual.float(), expected, **tolerance)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("relu", [True, False])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+def test_inference_transposed_convolution_matches_the_stock_layer(
+    memory_format: torch.memory_format, dtype: torch.dtype, relu: bool, fused: bool
+) -> None:
+    stock, fast = _pair(16, 8)
+    step = InferenceConvTranspose2d(fast, dtype, relu)
+    if not fused:
+        step.fused = False  # the path for a PyTorch without oneDNN's fused entry point
+    x = torch.randn(5, 16, 7, 7).contiguous(memory_format=memory_format)
+    with torch.inference_mode():
+        expected = stock(x).relu() if relu else stock(x)
+        actual = step(x)
+    assert actual.shape == (5, 8, 14, 14) and actual.dtype == dtype
+    _close_in(dtype, actual, expected)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+@pytest.mark.parametrize(
+    ("out_channels", "kernel", "settings", "taps"),
+    [
+        (1, 3, {"padding": 1}, True),  # the decoders' last layer
+        (3, 3, {"padding": 1}, True),
+        (1, 5, {"padding": 2}, True),
+        (4, 3, {"padding": 1}, False),  # 36 taps per pixel: the plain convolution
+        (1, 3, {"padding": 1, "stride": 2}, False),
+    ],
+)
+def test_inference_convolution_matches_the_stock_layer(
+    memory_format: torch.memory_format,
+    dtype: torch.dtype,
+    out_channels: int,
+    kernel: int,
+    settings: dict,
+    taps: bool,
+) -> None:
+    torch.manual_seed(0)
+    stock = nn.Conv2d(8, out_channels, kernel, **settings)
+    # Both ways of adding the taps into place: F.fold for small batches, shifted slices above.
+    for batch in (3, InferenceConv2d.FOLD_MAX_BATCH + 1):
+        x = torch.randn(batch, 8, 12, 10).contiguous(memory_format=memory_format)
+        for relu in (False, True):
+            step = InferenceConv2d(stock, dtype, relu)
+            assert step.uses_taps == taps
+            with torch.inference_mode():
+                expected = stock(x).relu() if relu else stock(x)
+                actual = step(x)
+            assert actual.shape == expected.shape
+            _close_in(dtype, actual, expected)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_inference_linear_can_hand_out_channels_last_images(dtype: torch.dtype) -> None:
+    torch.manual_seed(0)
+    stock = nn.Linear(3, 4 * 5 * 6)
+    x = torch.randn(7, 3)
+    with torch.inference_mode():
+        expected = stock(x).relu().reshape(7, 4, 5, 6)
+        images = InferenceLinear(stock, dtype, relu=True, image_shape=(4, 5, 6))(x)
+        flat = InferenceLinear(stock, dtype, relu=False)(x)
+    assert images.shape == (7, 4, 5, 6) and images.is_contiguous(memory_format=torch.channels_last)
+    _close_in(dtype, images, expected)
+    _close_in(dtype, flat, stock(x).detach())
