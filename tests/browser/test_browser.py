@@ -7,15 +7,12 @@ Set JLML_SAVE_SCREENSHOTS=1 to also refresh docs/screenshots/.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 
 import pytest
 
-from tests.browser.browser_marks import BROWSER_TEST
+from tests.browser.browser_marks import BROWSER_TEST, keep_screenshots
 from tools.screenshots import (
-    ROOT,
     VIEWPORT,
     launch_browser,
     screenshot,
@@ -120,8 +117,4 @@ def test_every_page_renders_offline_and_is_saved(server, browser, tmp_path) -> N
     assert all(path.stat().st_size > 5_000 for path in saved)
     assert not errors, f"pages showing a traceback: {errors}"
     assert not elsewhere, f"the pages fetched from other hosts: {sorted(set(elsewhere))}"
-    if os.environ.get("JLML_SAVE_SCREENSHOTS") == "1":
-        target = ROOT / "docs" / "screenshots"
-        target.mkdir(parents=True, exist_ok=True)
-        for path in saved:
-            shutil.copy(path, target / path.name)
+    keep_screenshots(*saved)

@@ -6,16 +6,13 @@ Set JLML_SAVE_SCREENSHOTS=1 to also keep the screenshots in docs/screenshots/.
 
 from __future__ import annotations
 
-import os
-import shutil
 import urllib.parse
-from pathlib import Path
 
 import pytest
 
 from dashboard.lessons import lessons_dir, load_lessons
 from jlml_core.store.zoo import read_manifest
-from tests.browser.browser_marks import BROWSER_TEST
+from tests.browser.browser_marks import BROWSER_TEST, keep_screenshots
 from tools.screenshots import (
     ROOT,
     VIEWPORT,
@@ -86,8 +83,6 @@ def test_a_student_predicts_checks_and_opens_the_lessons_live_view(zoo_server, t
         assert view.locator('[data-testid="stException"]').count() == 0
         screenshot(view, tmp_path / "lesson_live_view.png")
         context.close()
-    if os.environ.get("JLML_SAVE_SCREENSHOTS") == "1":
-        target = ROOT / "docs" / "screenshots"
-        target.mkdir(parents=True, exist_ok=True)
-        for name in ("lesson_predict.png", "lesson_reveal.png", "lesson_live_view.png"):
-            shutil.copy(tmp_path / name, Path(target) / name)
+    keep_screenshots(
+        *(tmp_path / f"lesson_{step}.png" for step in ("predict", "reveal", "live_view"))
+    )

@@ -6,14 +6,11 @@ Set JLML_SAVE_SCREENSHOTS=1 to also keep the screenshots in docs/screenshots/.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 
-from tests.browser.browser_marks import BROWSER_TEST
+from tests.browser.browser_marks import BROWSER_TEST, keep_screenshots
 from tests.browser.test_browser import DETAIL, TARGETS_JS, TIMEOUT_MS, _first_image
 from tools.screenshots import (
-    ROOT,
     VIEWPORT,
     launch_browser,
     screenshot,
@@ -63,8 +60,6 @@ def test_a_copied_link_opens_the_same_decoded_place(server, tmp_path) -> None:
         assert fresh.locator('[data-testid="stException"]').count() == 0
         screenshot(fresh, tmp_path / "deep_linked_latent_explorer.png")
         context.close()
-    if os.environ.get("JLML_SAVE_SCREENSHOTS") == "1":
-        target = ROOT / "docs" / "screenshots"
-        target.mkdir(parents=True, exist_ok=True)
-        for name in ("link_to_this_view.png", "deep_linked_latent_explorer.png"):
-            shutil.copy(tmp_path / name, target / name)
+    keep_screenshots(
+        tmp_path / "link_to_this_view.png", tmp_path / "deep_linked_latent_explorer.png"
+    )

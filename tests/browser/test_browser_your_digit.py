@@ -6,16 +6,13 @@ chromium driven by Playwright, skipped when either is missing. About a minute.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 
 import pytest
 
-from tests.browser.browser_marks import BROWSER_TEST
+from tests.browser.browser_marks import BROWSER_TEST, keep_screenshots
 from tests.pages.test_page_your_digit import mnist_png
 from tools.screenshots import (
-    ROOT,
     VIEWPORT,
     launch_browser,
     screenshot,
@@ -72,10 +69,7 @@ def _stroke(page, points: list[tuple[float, float]], box: dict) -> None:
 
 def _save(page, tmp_path, name: str) -> None:
     path = screenshot(page, tmp_path / f"{name}.png")
-    if os.environ.get("JLML_SAVE_SCREENSHOTS") == "1":
-        target = ROOT / "docs" / "screenshots"
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, target / path.name)
+    keep_screenshots(path)
 
 
 def test_draw_a_digit_and_see_its_marker_ellipses_and_reconstruction(page, tmp_path) -> None:
