@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import streamlit as st
@@ -64,3 +64,26 @@ def show_image(image: np.ndarray, caption: str | None = None, scale: int = 8, *,
     if not alt:
         raise ValueError("an image needs a non-empty alt text")
     st.image(picture_url(image, scale), caption=caption, alt=alt)
+
+
+def crisp_scale(image: np.ndarray, width: int) -> int:
+    """The whole-number enlargement (1 to 8) that makes `image` at least `width` px wide."""
+    return int(np.clip(-(-width // image.shape[1]), 1, 8))  # ceil(width / image width)
+
+
+def show_wide_image(
+    image: np.ndarray,
+    caption: str,
+    *,
+    alt: str,
+    width: int,
+    download: Callable[[np.ndarray, int], None] | None = None,
+) -> None:
+    """Show a mosaic or strip (H, W) enlarged crisply to about `width` px.
+
+    With `download`, call it with the image and its scale to offer the picture as a file.
+    """
+    scale = crisp_scale(image, width)
+    show_image(image, caption, scale=scale, alt=alt)
+    if download is not None:
+        download(image, scale)

@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard import cache, links
 from dashboard.charts import download_button
-from dashboard.images import show_image
+from dashboard.images import show_wide_image
 from dashboard.settings import limits, public_error
 from dashboard.sidebar import require_entry
 from dashboard.snippets import show_code
@@ -30,10 +30,6 @@ AE_WARNING = (
 )
 
 
-def _scale(image: np.ndarray, width: int) -> int:
-    return int(np.clip(-(-width // image.shape[1]), 1, 8))  # ceil(width / image width)
-
-
 def _show_mosaic(
     images: np.ndarray,
     columns: int,
@@ -43,10 +39,8 @@ def _show_mosaic(
     download: str | None = None,
 ) -> None:
     """A mosaic of images; with `download` (what it shows), a button saving it as PNG."""
-    mosaic = latent.tile(images, columns)
-    show_image(mosaic, caption, scale=_scale(mosaic, width), alt=alt)
-    if download is not None:
-        _download_png(mosaic, _scale(mosaic, width), download)
+    save = None if download is None else partial(_download_png, what=download)
+    show_wide_image(latent.tile(images, columns), caption, alt=alt, width=width, download=save)
 
 
 def _download_png(image: np.ndarray, scale: int, what: str) -> None:
@@ -174,15 +168,15 @@ with path_tab:
     ends = test.images[[start, end]].numpy().astype(np.float32) / 255.0  # (2, H, W)
     gap = np.ones((ends.shape[1], 6), np.float32)  # white: sets the originals apart
     strip = np.hstack([ends[0], gap, latent.tile(decoded, steps), gap, ends[1]])  # (H, W)
-    show_image(
+    show_wide_image(
         strip,
         f"Left: test digit {_label(start)}; right: {_label(end)}. Between them, {steps} codes "
         f"on the {method} path from one encoding to the other, decoded.",
-        scale=_scale(strip, STRIP_WIDTH),
         alt=f"Strip from test digit {_label(start)} to {_label(end)}: {steps} images "
         f"{entry.label} decodes along the {method} path between their codes",
+        width=STRIP_WIDTH,
+        download=partial(_download_png, what="interpolation"),
     )
-    _download_png(strip, _scale(strip, STRIP_WIDTH), "interpolation")
     show_code(
         "interpolation", entry.key, start=int(start), end=int(end), steps=steps, method=method
     )
