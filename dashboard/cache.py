@@ -8,7 +8,7 @@ file's modification time, so a retrained entry is reloaded, not served stale: th
 
 The test codes, per-image losses and pixel errors come from the entry's shipped
 ``test_codes.safetensors`` when it is fresh (every zoo model has one; see
-`checkpoints.read_encoded_test_set`), so opening a page loads them in milliseconds instead of
+`test_codes.read_encoded_test_set`), so opening a page loads them in milliseconds instead of
 encoding 10,000 images; a model without one (a user's) is encoded here as before.
 
 What is cached, by which key (bound):
@@ -39,7 +39,7 @@ from jlml_core.config import TrainConfig
 from jlml_core.data.datasets import DataError, ImageDataset, load_split
 from jlml_core.inference import latent, plane, reconstruction
 from jlml_core.nn.models import Autoencoder
-from jlml_core.store import checkpoints, model_cache
+from jlml_core.store import checkpoints, model_cache, test_codes
 from jlml_core.training import calibration
 
 from .server import heavy_compute, long_lived
@@ -85,16 +85,16 @@ def test_set(dataset: str) -> ImageDataset:
 
 @st.cache_resource(show_spinner=False)
 def _test_set_digest(dataset: str) -> str:
-    return checkpoints.images_digest(test_set(dataset).images)
+    return test_codes.images_digest(test_set(dataset).images)
 
 
 # Bounded above the other per-model caches: a hit is what keeps them cheap to refill.
 @st.cache_resource(show_spinner=False, max_entries=32)
-def _shipped_at(path: str, version: float, dataset: str) -> checkpoints.EncodedTestSet | None:
+def _shipped_at(path: str, version: float, dataset: str) -> test_codes.EncodedTestSet | None:
     """The entry's shipped encoded test set, or None if it has none, or a stale or damaged one
     (then the callers compute what they need, as for any user-trained model)."""
     try:
-        return checkpoints.read_encoded_test_set(Path(path), _test_set_digest(dataset))
+        return test_codes.read_encoded_test_set(Path(path), _test_set_digest(dataset))
     except checkpoints.CheckpointError:
         return None
 

@@ -23,7 +23,7 @@ from jlml_core.jobs.runner import (
     data_checksums as data_checksums,  # re-exported: tests and docs use it
 )
 from jlml_core.jobs.runner import machine_description as machine_description
-from jlml_core.store import checkpoints
+from jlml_core.store import checkpoints, test_codes
 from jlml_core.store.model_cache import zoo_dir
 from jlml_core.store.zoo import ZOO, read_manifest, write_manifest
 
@@ -92,7 +92,7 @@ def build_zoo(
 
 
 @torch.inference_mode()
-def encode_test_set(folder: Path) -> checkpoints.EncodedTestSet:
+def encode_test_set(folder: Path) -> test_codes.EncodedTestSet:
     """Everything the dashboard computes over a model's whole test split, computed here once.
 
     The codes (`latent.encode_images`), each image's reconstruction loss
@@ -106,7 +106,7 @@ def encode_test_set(folder: Path) -> checkpoints.EncodedTestSet:
     images = load_split(config.dataset, "test").images  # (N, H, W) uint8
     encodings = latent.encode_images(model, images)
     errors = likelihood.shown_image_errors(model, images, likelihood.outputs_for(config.loss))
-    return checkpoints.EncodedTestSet(
+    return test_codes.EncodedTestSet(
         mu=encodings.mu,
         logvar=encodings.logvar,
         losses=reconstruction.per_image_loss(model, images, config.loss),
@@ -136,11 +136,11 @@ def write_zoo_codes(
             print(f"{name}: not built in {out_dir}; skipped", file=sys.stderr)
             continue
         folder = store.path_for(config)
-        digest = checkpoints.images_digest(load_split(config.dataset, "test").images)
-        if not force and checkpoints.read_encoded_test_set(folder, digest) is not None:
+        digest = test_codes.images_digest(load_split(config.dataset, "test").images)
+        if not force and test_codes.read_encoded_test_set(folder, digest) is not None:
             continue
         started = time.perf_counter()
-        path = checkpoints.write_encoded_test_set(folder, encode_test_set(folder), digest)
+        path = test_codes.write_encoded_test_set(folder, encode_test_set(folder), digest)
         seconds = time.perf_counter() - started
         print(f"{name}: {path.stat().st_size:,} bytes in {seconds:.1f} s", file=sys.stderr)
         written.append(path)

@@ -19,7 +19,7 @@ from jlml_core.data.datasets import load_split
 from jlml_core.figures.images import png_data_url
 from jlml_core.inference import latent, reconstruction
 from jlml_core.jobs.zoo_build import encode_test_set
-from jlml_core.store import checkpoints
+from jlml_core.store import test_codes
 from jlml_core.store.checkpoints import CheckpointStore
 from jlml_core.store.model_cache import CACHE_ENV
 from tests.apptest_helpers import entry_for
@@ -68,8 +68,8 @@ def shipped_cache(app_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     folder = tmp_path / "shipped"
     shutil.copytree(app_env, folder)
     for entry in CheckpointStore(folder).entries():
-        digest = checkpoints.images_digest(load_split(entry.config.dataset, "test").images)
-        checkpoints.write_encoded_test_set(entry.path, encode_test_set(entry.path), digest)
+        digest = test_codes.images_digest(load_split(entry.config.dataset, "test").images)
+        test_codes.write_encoded_test_set(entry.path, encode_test_set(entry.path), digest)
     monkeypatch.setenv(CACHE_ENV, str(folder))
     st.cache_resource.clear()
     st.cache_data.clear()
@@ -96,8 +96,8 @@ def computed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def test_shipped_test_codes_are_read_not_computed(shipped_cache: Path, computed: list) -> None:
     for entry in cache.list_entries():
-        shipped = checkpoints.read_encoded_test_set(
-            entry.path, checkpoints.images_digest(cache.test_set(entry.config.dataset).images)
+        shipped = test_codes.read_encoded_test_set(
+            entry.path, test_codes.images_digest(cache.test_set(entry.config.dataset).images)
         )
         encodings = cache.encodings_for(entry)
         np.testing.assert_array_equal(encodings.mu, shipped.mu)
@@ -128,7 +128,7 @@ def test_stale_shipped_codes_are_ignored_and_the_test_set_encoded(
     entry = entry_for(shipped_cache, "vae")
     other = entry_for(shipped_cache, "ae")
     # The AE's file beside the VAE's weights: computed from other weights, so stale.
-    shutil.copy(other.path / checkpoints.TEST_CODES_FILE, entry.path / checkpoints.TEST_CODES_FILE)
+    shutil.copy(other.path / test_codes.TEST_CODES_FILE, entry.path / test_codes.TEST_CODES_FILE)
     encodings = cache.encodings_for(entry)
     assert computed == ["encode_images"]
     assert encodings.logvar is not None and encodings.logvar.shape == encodings.mu.shape

@@ -18,7 +18,7 @@ from dashboard.settings import DEMO_LIMITS, LAPTOP_LIMITS, public_error
 from jlml_core.data.datasets import load_split
 from jlml_core.inference import latent
 from jlml_core.jobs.zoo_build import encode_test_set
-from jlml_core.store import checkpoints
+from jlml_core.store import test_codes
 from jlml_core.store.checkpoints import MODEL_FILE, CheckpointStore
 from jlml_core.store.model_cache import CACHE_ENV
 from tests.apptest_helpers import ROOT, entry_for, open_link, open_page, texts
@@ -156,8 +156,8 @@ def test_with_shipped_test_codes_the_demo_warm_up_encodes_nothing(
     folder = tmp_path / "zoo_like"
     shutil.copytree(demo, folder)
     for entry in CheckpointStore(folder).entries():  # as `python -m jlml_core zoo --codes` does
-        digest = checkpoints.images_digest(load_split(entry.config.dataset, "test").images)
-        checkpoints.write_encoded_test_set(entry.path, encode_test_set(entry.path), digest)
+        digest = test_codes.images_digest(load_split(entry.config.dataset, "test").images)
+        test_codes.write_encoded_test_set(entry.path, encode_test_set(entry.path), digest)
     monkeypatch.setenv(CACHE_ENV, str(folder))
     st.cache_resource.clear()  # a fresh server
     st.cache_data.clear()

@@ -21,7 +21,7 @@ import jlml_core
 from jlml_core.config import TrainConfig
 from jlml_core.data.batches import uses_channels_last
 from jlml_core.nn.models import Autoencoder, build_model
-from jlml_core.store import checkpoints, model_cache
+from jlml_core.store import checkpoints, model_cache, test_codes
 from jlml_core.store.checkpoints import (
     LATENT_HISTORY_FILE,
     MODEL_FILE,
@@ -167,10 +167,10 @@ def _test_images(rows: int = 40, seed: int = 0) -> torch.Tensor:
     return torch.randint(0, 256, (rows, 28, 28), dtype=torch.uint8, generator=generator)
 
 
-def _encoded(rows: int, variational: bool) -> checkpoints.EncodedTestSet:
+def _encoded(rows: int, variational: bool) -> test_codes.EncodedTestSet:
     rng = np.random.default_rng(0)
     mu = (3 * rng.standard_normal((rows, 2))).astype(np.float32)
-    return checkpoints.EncodedTestSet(
+    return test_codes.EncodedTestSet(
         mu=mu,
         logvar=(-4 + rng.standard_normal((rows, 2))).astype(np.float32) if variational else None,
         losses=rng.normal(-5600.0, 300.0, rows).astype(np.float32),  # a CB model's magnitudes
@@ -183,7 +183,7 @@ def _entry_with_codes(root: Path, variational: bool = True) -> tuple[Path, torch
     folder = CheckpointStore(root).save(config, _fake_result(config))
     images = _test_images()
     encoded = _encoded(len(images), variational)
-    checkpoints.write_encoded_test_set(folder, encoded, checkpoints.images_digest(images))
+    test_codes.write_encoded_test_set(folder, encoded, test_codes.images_digest(images))
     return folder, images
 
 
@@ -193,7 +193,7 @@ def test_encoded_test_set_round_trips_means_and_losses_exactly_log_variances_in_
 ) -> None:
     folder, images = _entry_with_codes(tmp_path, variational)
     written = _encoded(len(images), variational)
-    loaded = checkpoints.read_encoded_test_set(folder, checkpoints.images_digest(images))
+    loaded = test_codes.read_encoded_test_set(folder, test_codes.images_digest(images))
     assert loaded is not None
     np.testing.assert_array_equal(loaded.mu, written.mu)  # a click decodes from these
     assert loaded.mu.dtype == loaded.losses.dtype == np.float32
@@ -211,34 +211,34 @@ def test_encoded_test_set_round_trips_means_and_losses_exactly_log_variances_in_
 
 def test_an_encoded_test_set_of_other_images_or_weights_is_ignored(tmp_path: Path) -> None:
     folder, images = _entry_with_codes(tmp_path)
-    digest = checkpoints.images_digest(images)
-    assert checkpoints.read_encoded_test_set(folder, digest) is not None
+    digest = test_codes.images_digest(images)
+    assert test_codes.read_encoded_test_set(folder, digest) is not None
     other = images.clone()
     other[0, 0, 0] ^= 1  # one pixel of one test image
-    assert checkpoints.read_encoded_test_set(folder, checkpoints.images_digest(other)) is None
-    assert checkpoints.images_digest(images[:-1]) != digest  # fewer images: another key
+    assert test_codes.read_encoded_test_set(folder, test_codes.images_digest(other)) is None
+    assert test_codes.images_digest(images[:-1]) != digest  # fewer images: another key
     # Retrained: the same config with other weights, the old file put back beside them.
-    shipped = (folder / checkpoints.TEST_CODES_FILE).read_bytes()
+    shipped = (folder / test_codes.TEST_CODES_FILE).read_bytes()
     config = CheckpointStore(tmp_path).read_entry(folder).config
     retrained = _fake_result(config)
     with torch.no_grad():
         next(retrained.model.parameters()).add_(1e-3)
     CheckpointStore(tmp_path).save(config, retrained)
-    assert not (folder / checkpoints.TEST_CODES_FILE).exists()  # a new entry starts without one
-    (folder / checkpoints.TEST_CODES_FILE).write_bytes(shipped)
-    assert checkpoints.read_encoded_test_set(folder, digest) is None
+    assert not (folder / test_codes.TEST_CODES_FILE).exists()  # a new entry starts without one
+    (folder / test_codes.TEST_CODES_FILE).write_bytes(shipped)
+    assert test_codes.read_encoded_test_set(folder, digest) is None
 
 
 def test_an_entry_without_an_encoded_test_set_has_none(tmp_path: Path) -> None:
     folder = CheckpointStore(tmp_path).save(TINY, _fake_result(TINY))
-    assert checkpoints.read_encoded_test_set(folder, "0" * 64) is None
+    assert test_codes.read_encoded_test_set(folder, "0" * 64) is None
 
 
 def test_a_damaged_encoded_test_set_raises_checkpoint_error(tmp_path: Path) -> None:
     folder, images = _entry_with_codes(tmp_path)
-    (folder / checkpoints.TEST_CODES_FILE).write_bytes(b"not safetensors")
+    (folder / test_codes.TEST_CODES_FILE).write_bytes(b"not safetensors")
     with pytest.raises(CheckpointError, match="test_codes.safetensors is damaged"):
-        checkpoints.read_encoded_test_set(folder, checkpoints.images_digest(images))
+        test_codes.read_encoded_test_set(folder, test_codes.images_digest(images))
 
 
 # --- the cache: get_or_train ----------------------------------------------------------------

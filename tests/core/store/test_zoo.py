@@ -13,14 +13,9 @@ from jlml_core.config import TrainConfig
 from jlml_core.data.datasets import load_split
 from jlml_core.jobs import zoo_build
 from jlml_core.store import zoo
-from jlml_core.store.checkpoints import (
-    TEST_CODES_FILE,
-    CheckpointStore,
-    images_digest,
-    load_model,
-    read_encoded_test_set,
-)
+from jlml_core.store.checkpoints import CheckpointStore, load_model
 from jlml_core.store.model_cache import zoo_dir
+from jlml_core.store.test_codes import TEST_CODES_FILE, images_digest, read_encoded_test_set
 from jlml_core.training.train import evaluate
 
 MANIFEST = zoo.read_manifest(zoo_dir())
