@@ -78,16 +78,6 @@ def _tile(images: np.ndarray, alt: str) -> None:
     show_image(latent.tile(images, columns=SHOWN // 2), scale=2, alt=alt)
 
 
-def _shown(group: list[Entry], outputs: tuple[str, ...]) -> list[tuple[Entry, str]]:
-    """(model, output) pairs to draw: BCE and MSE models as λ, CB ones as chosen."""
-    return [
-        (entry, output)
-        for entry in group
-        for output in likelihood.outputs_for(entry.config.loss)
-        if entry.config.loss != "cb" or output in outputs
-    ]
-
-
 def _images(group: list[Entry], outputs: tuple[str, ...]) -> None:
     """Originals, then one column per shown model: reconstructions above, samples below."""
     try:
@@ -95,7 +85,7 @@ def _images(group: list[Entry], outputs: tuple[str, ...]) -> None:
         shown = [
             (likelihood.shown_title(e.config.loss, o), cache.first_reconstructions_for(e, SHOWN, o),
              cache.prior_samples_for(e, SHOWN, 0, o))
-            for e, o in _shown(group, outputs)
+            for e, o in likelihood.shown_pairs(group, outputs)
         ]  # fmt: skip
     except (CheckpointError, DataError) as error:
         st.error(f"Could not decode with these models: {public_error(error)}")

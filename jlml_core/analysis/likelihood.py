@@ -123,6 +123,18 @@ def outputs_for(loss: str) -> tuple[ImageOutput, ...]:
     return ("sigmoid", "cb_mean") if loss == "cb" else ("sigmoid",)
 
 
+def shown_pairs(
+    entries: Sequence[Entry], cb_outputs: Sequence[str]
+) -> list[tuple[Entry, ImageOutput]]:
+    """(model, output) pairs to draw: BCE and MSE models as λ, CB ones in `cb_outputs`."""
+    return [
+        (entry, output)
+        for entry in entries
+        for output in outputs_for(entry.config.loss)
+        if entry.config.loss != "cb" or output in cb_outputs
+    ]
+
+
 def shown_title(loss: str, output: ImageOutput) -> str:
     """E.g. "continuous Bernoulli (λ)", or "BCE" for a model shown one way only."""
     likelihood = LIKELIHOOD_NAMES.get(loss, loss)

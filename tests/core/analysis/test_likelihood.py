@@ -161,3 +161,15 @@ def test_iw_nll_table_has_one_column_per_likelihood() -> None:
     assert table[0] == {"matched set": "z = 2", "BCE": 146.0, "continuous Bernoulli": -4100.0,
                         "Gaussian (MSE)": None}  # fmt: skip
     assert table[1]["BCE"] == 98.0 and table[1]["Gaussian (MSE)"] is None
+
+
+def test_shown_pairs_draw_bce_and_mse_as_lambda_and_cb_as_chosen() -> None:
+    entries = [Entry(Path(loss), TrainConfig(loss=loss), {}) for loss in ("bce", "cb", "mse")]
+    bce, cb, mse = entries
+    assert lc.shown_pairs(entries, ("cb_mean",)) == [
+        (bce, "sigmoid"), (cb, "cb_mean"), (mse, "sigmoid"),
+    ]  # fmt: skip
+    both = lc.shown_pairs(entries, ("sigmoid", "cb_mean"))
+    assert [(e.config.loss, o) for e, o in both] == [
+        ("bce", "sigmoid"), ("cb", "sigmoid"), ("cb", "cb_mean"), ("mse", "sigmoid"),
+    ]  # fmt: skip
