@@ -95,6 +95,20 @@ def _option(field: dataclasses.Field, annotation: Any) -> ConfigOption:
     )
 
 
+_TRUE_TEXTS = ("true", "yes", "on", "1")
+_FALSE_TEXTS = ("false", "no", "off", "0")
+
+
+def parse_bool(text: str) -> bool:
+    """A yes/no flag's text: true/yes/on/1 or false/no/off/0 (any case)."""
+    lowered = text.strip().lower()
+    if lowered in _TRUE_TEXTS:
+        return True
+    if lowered in _FALSE_TEXTS:
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, not {text!r}")
+
+
 def _escaped(text: str) -> str:
     return text.replace("%", "%%")  # argparse %-formats help texts
 
@@ -119,7 +133,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         group.add_argument(
             option.flag,
             dest=option.dest,
-            type=option.value_type,
+            type=parse_bool if option.value_type is bool else option.value_type,
             choices=option.choices or None,
             default=option.default,
             help=_train_help(option),

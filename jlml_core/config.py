@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-ModelKind = Literal["ae", "vae"]
+ModelKind = Literal["ae", "vae", "vq"]
 ReconstructionLoss = Literal["bce", "mse", "cb"]
 LossReduction = Literal["sum", "mean"]
 Schedule = Literal["constant", "cosine"]
@@ -23,12 +23,26 @@ WeightInit = Literal["pytorch", "glorot"]
 Precision = Literal["auto", "fp32", "bf16"]
 
 MAX_LATENT_DIM = 256
+MAX_CODEBOOK_SIZE = 4096
+# Classes a conditional model is given (one-hot); both shipped datasets have ten.
+NUM_CLASSES = 10
 # The project folder: the shipped data (data/) and model zoo (checkpoints/) live in it.
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 # Fields added after checkpoints were cached, with the default that `to_dict` leaves out.
-_LATE_FIELD_DEFAULTS = {"init": "pytorch", "precision": "auto"}
+_LATE_FIELD_DEFAULTS: dict[str, Any] = {
+    "init": "pytorch",
+    "precision": "auto",
+    "noise_std": 0.0,
+    "mask_fraction": 0.0,
+    "kl_warmup_epochs": 0.0,
+    "free_bits": 0.0,
+    "conditional": False,
+    "codebook_size": 128,
+    "commitment_weight": 0.25,
+    "linear": False,
+}
 
 # Keys of a field's metadata, read by the command line (`jlml_core.cli_args`), which derives
 # one flag per field from them.
@@ -59,7 +73,8 @@ class TrainConfig:
 
     Attributes:
         dataset: a registered dataset name ("mnist", "fashion-mnist") or a folder of IDX files.
-        kind: "ae" (deterministic code) or "vae" (Gaussian posterior, KL to N(0, I)).
+        kind: "ae" (deterministic code), "vae" (Gaussian posterior, KL to N(0, I)) or "vq"
+            (VQ-VAE: a grid of codes, each snapped to the nearest of `codebook_size` vectors).
         arch: name of an encoder/decoder pair in the architecture registry.
         latent_dim: size of the code, 1 to 256.
         hidden_dim: width of the architecture's dense hidden layer; None takes its default.
@@ -81,10 +96,25 @@ class TrainConfig:
         precision: arithmetic of the training step: "bf16" autocast (weights stay fp32),
             "fp32", or "auto": bf16 where the CPU has bf16 instructions, else fp32
             (`jlml_core.runtime.precision`). Evaluation is always fp32.
+        noise_std: denoising: standard deviation of Gaussian noise added to each training
+            input (clipped to [0, 1]); the loss still compares with the clean image.
+        mask_fraction: denoising: share of each training input's pixels set to 0.
+        kl_warmup_epochs: KL warm-up (annealing): the KL weight rises linearly from 0 to
+            `kl_weight` over this many epochs (0: no warm-up).
+        free_bits: nats of KL per latent dimension that cost nothing in training (Kingma et
+            al. 2016), so the optimiser has no reason to switch a dimension off entirely.
+        conditional: a conditional AE/VAE: the one-hot class label joins the encoder's
+            features and the decoder's input.
+        codebook_size: VQ-VAE only: number of codebook vectors K.
+        commitment_weight: VQ-VAE only: factor on the commitment loss (van den Oord et al.
+            2017 use 0.25).
+        linear: a linear autoencoder: one linear map each way, no nonlinearity anywhere, the
+            decoder's output is the pixel value itself (dense arch, MSE, AE only); what PCA
+            computes in closed form.
     """
 
     dataset: str = _option("mnist", "mnist, fashion-mnist, or a folder of IDX files")
-    kind: ModelKind = _option("vae", "plain autoencoder or VAE")
+    kind: ModelKind = _option("vae", "plain autoencoder, VAE or VQ-VAE")
     arch: str = _option(
         "cnn_shallow", "encoder/decoder pair: dense, cnn_shallow, cnn_deep or a registered one"
     )
@@ -111,6 +141,18 @@ class TrainConfig:
         "auto",
         "training arithmetic: bf16 autocast, fp32, or auto = bf16 on CPUs with bf16 instructions",
     )
+    noise_std: float = _option(0.0, "denoising: std of Gaussian noise on training inputs")
+    mask_fraction: float = _option(0.0, "denoising: share of training input pixels set to 0")
+    kl_warmup_epochs: float = _option(
+        0.0, "KL warm-up: epochs over which the KL weight rises from 0"
+    )
+    free_bits: float = _option(0.0, "free bits: nats of KL per latent dimension that cost nothing")
+    conditional: bool = _option(
+        False, "conditional model: the class label joins encoder and decoder"
+    )
+    codebook_size: int = _option(128, "VQ-VAE: number of codebook vectors")
+    commitment_weight: float = _option(0.25, "VQ-VAE: factor on the commitment loss")
+    linear: bool = _option(False, "linear autoencoder: no nonlinearity (dense arch, MSE, AE)")
 
     def __post_init__(self) -> None:
         _check_choice("kind", self.kind, ModelKind)
@@ -134,9 +176,46 @@ class TrainConfig:
         _check_float("reconstruction_weight", self.reconstruction_weight, 0.0, 1e6, open_low=True)
         _check_float("kl_weight", self.kl_weight, 0.0, 1e6)
         _check_float("learning_rate", self.learning_rate, 0.0, 10.0, open_low=True)
+        _check_float("noise_std", self.noise_std, 0.0, 10.0)
+        _check_float("mask_fraction", self.mask_fraction, 0.0, 0.99)
+        _check_float("kl_warmup_epochs", self.kl_warmup_epochs, 0.0, 10_000.0)
+        _check_float("free_bits", self.free_bits, 0.0, 100.0)
+        _check_int("codebook_size", self.codebook_size, 1, MAX_CODEBOOK_SIZE)
+        _check_float("commitment_weight", self.commitment_weight, 0.0, 1e3)
+        _check_bool("conditional", self.conditional)
+        _check_bool("linear", self.linear)
+        self._check_combination()
         # 1 and 1.0 must give the same cache key, so weights are always stored as floats.
-        for name in ("reconstruction_weight", "kl_weight", "learning_rate"):
+        for name in _FLOAT_FIELDS:
             object.__setattr__(self, name, float(getattr(self, name)))
+
+    def _check_combination(self) -> None:
+        """Refuse fields that make no sense together, naming the field to change."""
+        if self.linear:
+            if self.arch != "dense":
+                raise ConfigError(
+                    f"linear: a linear autoencoder has no convolutions; use arch 'dense', "
+                    f"not {self.arch!r}."
+                )
+            if self.kind != "ae":
+                raise ConfigError(f"linear: a linear autoencoder is kind 'ae', not {self.kind!r}.")
+            if self.loss != "mse":
+                raise ConfigError(
+                    f"linear: a linear autoencoder's output is not squashed into [0, 1], so its "
+                    f"loss is 'mse', not {self.loss!r}."
+                )
+            if self.conditional:
+                raise ConfigError("conditional: a linear autoencoder cannot be conditional.")
+        if self.kind == "vq" and self.conditional:
+            raise ConfigError("conditional: a VQ-VAE cannot be conditional here.")
+        if self.kind == "vq" and self.arch != "cnn_shallow":
+            raise ConfigError(
+                f"arch: a VQ-VAE needs a grid of codes, which only 'cnn_shallow' gives, "
+                f"not {self.arch!r}."
+            )
+        if self.kind != "vae" and (self.free_bits or self.kl_warmup_epochs):
+            name = "free_bits" if self.free_bits else "kl_warmup_epochs"
+            raise ConfigError(f"{name}: only a VAE has a KL term; kind is {self.kind!r}.")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict of every field but `init` and `precision` at their defaults.
@@ -187,6 +266,11 @@ def _check_choice(name: str, value: object, choices: Any) -> None:
         raise ConfigError(f"{name} must be one of {', '.join(map(repr, allowed))}, not {value!r}.")
 
 
+def _check_bool(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be true or false, not {value!r}.")
+
+
 def _check_int(name: str, value: object, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"{name} must be a whole number, not {value!r}.")
@@ -203,6 +287,9 @@ def _check_float(
     if too_low or value > high or value != value:  # value != value catches NaN
         bound = f"greater than {low}" if open_low else f"at least {low}"
         raise ConfigError(f"{name} must be {bound} and at most {high:g}, not {value}.")
+
+
+_FLOAT_FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.type in ("float", float))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -10,13 +10,14 @@ cache, where the dashboard lists them.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import itertools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from jlml_core.cli_args import config_options
+from jlml_core.cli_args import config_options, parse_bool
 from jlml_core.config import ConfigError, TrainConfig
 from jlml_core.jobs.runner import Record, TrainJob, Transfer, run_jobs
 
@@ -39,12 +40,14 @@ def parse_value(name: str, text: str) -> Any:
     if option.choices:
         return text  # TrainConfig checks the choice and names the allowed ones
     try:
+        if option.value_type is bool:
+            return parse_bool(text)
         if option.value_type is int:
             return int(text)
         if option.value_type is float:
             return float(text)
-    except ValueError as error:
-        kind = "a whole number" if option.value_type is int else "a number"
+    except (ValueError, argparse.ArgumentTypeError) as error:
+        kind = {int: "a whole number", bool: "true or false"}.get(option.value_type, "a number")
         extra = f" or {NONE_TEXT}" if option.optional else ""
         raise ConfigError(f"{name} must be {kind}{extra}, not {text!r}.") from error
     if not text:

@@ -115,6 +115,18 @@ def mse(logits: Tensor, x: Tensor, reduction: Reduction = "mean") -> Tensor:
     return _reduce(per_pixel, reduction)
 
 
+def squared_error(values: Tensor, x: Tensor, reduction: Reduction = "mean") -> Tensor:
+    """Squared error between pixel values (no sigmoid: a linear model's output) and targets,
+    summed per image.
+
+    Args:
+        values: Predicted pixel values, shape (B, ...), any real numbers.
+        x: Targets in [0, 1], same shape as ``values``.
+        reduction: ``"mean"`` or ``"sum"`` over the batch, or ``"none"`` for shape (B,).
+    """
+    return _reduce((values - x).square(), reduction)
+
+
 def cb_log_normalizer(logits: Tensor) -> Tensor:
     """Log normalising constant ``log C(lambda)`` of the continuous Bernoulli, elementwise.
 
@@ -187,6 +199,25 @@ def cb_mean(logits: Tensor) -> Tensor:
     return torch.where(in_window, series, exact)
 
 
+def kl_per_dimension(mu: Tensor, logvar: Tensor) -> Tensor:
+    """KL from ``N(mu, diag(exp(logvar)))`` to ``N(0, I)`` per image and latent dimension,
+    shape (B, latent_dim) (Kingma & Welling 2014, Appendix B)."""
+    return -0.5 * (1 + logvar - mu.square() - logvar.exp())
+
+
+def free_bits_kl(mu: Tensor, logvar: Tensor, free_bits: float) -> Tensor:
+    """The free-bits KL objective (Kingma et al. 2016, "Improved Variational Inference with
+    Inverse Autoregressive Flow", eq. 15): each dimension's batch-mean KL, floored at
+    ``free_bits`` nats, summed over dimensions. Below the floor a dimension's KL costs nothing,
+    so the optimiser gains nothing by switching it off entirely.
+
+    Returns:
+        A scalar: the per-image objective, averaged over the batch.
+    """
+    per_dim = kl_per_dimension(mu, logvar).mean(dim=0)  # (latent_dim,)
+    return per_dim.clamp(min=free_bits).sum()
+
+
 def kl_standard_normal(mu: Tensor, logvar: Tensor, reduction: Reduction = "mean") -> Tensor:
     """KL divergence from ``N(mu, diag(exp(logvar)))`` to ``N(0, I)``, summed over latent dims.
 
@@ -200,8 +231,7 @@ def kl_standard_normal(mu: Tensor, logvar: Tensor, reduction: Reduction = "mean"
     Returns:
         The per-image KL reduced as requested.
     """
-    per_dim = -0.5 * (1 + logvar - mu.square() - logvar.exp())  # (B, latent_dim)
-    return _reduce(per_dim, reduction)
+    return _reduce(kl_per_dimension(mu, logvar), reduction)  # (B, latent_dim) summed
 
 
 _RECONSTRUCTION_LOSSES: dict[str, Callable[[Tensor, Tensor, Reduction], Tensor]] = {

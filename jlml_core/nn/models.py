@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from jlml_core.config import TrainConfig
-from jlml_core.nn.architectures import ImageShape, get_architecture
+from jlml_core.nn.architectures import ImageShape, Reshape, get_architecture
 
 DEFAULT_IMAGE_SHAPE: ImageShape = (1, 28, 28)
 
@@ -22,7 +22,9 @@ class ModelOutput(NamedTuple):
     """What one forward pass gives.
 
     Attributes:
-        logits: decoder output before the sigmoid, (B, C, H, W).
+        logits: decoder output before the sigmoid, (B, C, H, W). For a linear model, the
+            pixel values themselves: its loss is the squared error of those, unclipped (what
+            PCA minimises), while `Autoencoder.decode` still gives logits for display.
         mu: posterior mean (VAE) or the code itself (AE), (B, D).
         logvar: posterior log-variance (B, D) for a VAE, None for an AE.
         z: the code that was decoded, (B, D).
@@ -43,6 +45,8 @@ class Autoencoder(nn.Module):
         feature_dim: width of the encoder's output.
         latent_dim: size of the code.
         variational: True for a VAE (adds a log-variance head and samples in training).
+        linear: the decoder ends in `ValuesAsLogits`: `forward` gives the pixel values before
+            it (the loss's input), `decode` the logits after it (what the lab shows).
     """
 
     def __init__(
@@ -52,8 +56,10 @@ class Autoencoder(nn.Module):
         feature_dim: int,
         latent_dim: int,
         variational: bool,
+        linear: bool = False,
     ) -> None:
         super().__init__()
+        self.linear = linear
         self.encoder = encoder
         self.decoder = decoder
         self.latent_dim = latent_dim
@@ -88,7 +94,27 @@ class Autoencoder(nn.Module):
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> ModelOutput:
         mu, logvar = self.encode(x)
         z = self.reparameterize(mu, logvar, generator)
-        return ModelOutput(self.decode(z), mu, logvar, z)
+        decoded = self.decoder[:-1](z) if self.linear else self.decode(z)
+        return ModelOutput(decoded, mu, logvar, z)
+
+
+class ValuesAsLogits(nn.Module):
+    """Pixel values -> logits whose sigmoid is the value clipped to [0, 1].
+
+    Ends a linear model's decoder so that every page, which shows ``sigmoid(logits)``, shows
+    a linear autoencoder's output as it is (clipped only where it leaves [0, 1]).
+    """
+
+    def forward(self, values: torch.Tensor) -> torch.Tensor:
+        return torch.logit(values.clamp(0.0, 1.0), eps=1e-6)
+
+
+def _linear_pair(image_shape: ImageShape, latent_dim: int) -> tuple[nn.Module, nn.Module, int]:
+    """A linear autoencoder's encoder (flatten; the model's mean head is the linear map) and
+    decoder (one linear map back to pixels), with the encoder's feature width."""
+    pixels = image_shape[0] * image_shape[1] * image_shape[2]
+    decoder = nn.Sequential(nn.Linear(latent_dim, pixels), Reshape(*image_shape), ValuesAsLogits())
+    return nn.Flatten(), decoder, pixels
 
 
 def build_model(config: TrainConfig, image_shape: ImageShape = DEFAULT_IMAGE_SHAPE) -> Autoencoder:
@@ -101,14 +127,29 @@ def build_model(config: TrainConfig, image_shape: ImageShape = DEFAULT_IMAGE_SHA
     Returns:
         An `Autoencoder` in training mode on the CPU.
     """
+    if config.conditional or config.kind == "vq":
+        # Until their models exist, refusing beats training a plain model under their name.
+        raise NotImplementedError(
+            f"kind={config.kind!r}, conditional={config.conditional}: not built yet."
+        )
     architecture = get_architecture(config.arch)
     hidden_dim = config.hidden_dim or architecture.default_hidden_dim
     # Seeding here, not globally, makes the initial weights a pure function of the config.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        encoder, feature_dim = architecture.build_encoder(image_shape, hidden_dim)
-        decoder = architecture.build_decoder(image_shape, config.latent_dim, hidden_dim)
-        model = Autoencoder(encoder, decoder, feature_dim, config.latent_dim, config.is_variational)
+        if config.linear:
+            encoder, decoder, feature_dim = _linear_pair(image_shape, config.latent_dim)
+        else:
+            encoder, feature_dim = architecture.build_encoder(image_shape, hidden_dim)
+            decoder = architecture.build_decoder(image_shape, config.latent_dim, hidden_dim)
+        model = Autoencoder(
+            encoder,
+            decoder,
+            feature_dim,
+            config.latent_dim,
+            config.is_variational,
+            linear=config.linear,
+        )
         if config.init == "glorot":
             torch.manual_seed(config.seed)
             glorot_init_(model)

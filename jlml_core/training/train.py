@@ -20,6 +20,7 @@ import torch
 
 from jlml_core.config import TrainConfig
 from jlml_core.data.batches import prepare_batch, uses_channels_last
+from jlml_core.data.corruption import corrupt
 from jlml_core.data.datasets import ImageDataset, load_split
 from jlml_core.nn import losses
 from jlml_core.nn.models import Autoencoder, ModelOutput, build_model
@@ -99,22 +100,58 @@ def to_fp32(output: ModelOutput) -> ModelOutput:
     return ModelOutput(*(t if t is None else t.float() for t in output))
 
 
-def compute_loss(output: ModelOutput, x: torch.Tensor, config: TrainConfig) -> LossTerms:
+def kl_scale(config: TrainConfig, epochs_done: float) -> float:
+    """KL warm-up: the share of `kl_weight` in force after `epochs_done` (fractional) epochs.
+
+    Rises linearly from 0 to 1 over `config.kl_warmup_epochs` (Bowman et al. 2016, "Generating
+    Sentences from a Continuous Space"); 1 throughout without warm-up.
+    """
+    if config.kl_warmup_epochs <= 0:
+        return 1.0
+    return min(1.0, max(0.0, epochs_done) / config.kl_warmup_epochs)
+
+
+def compute_loss(
+    output: ModelOutput,
+    x: torch.Tensor,
+    config: TrainConfig,
+    *,
+    epochs_done: float | None = None,
+) -> LossTerms:
     """Weighted reconstruction + KL, as the config asks.
 
     With ``loss_reduction="sum"`` the terms are per-image sums (the negative ELBO when both
     weights are 1); with "mean" they are averaged over pixels and latent dimensions, as the
     original project did.
+
+    Args:
+        output: the model's forward pass.
+        x: the clean images the output is scored against.
+        config: loss choice and weights.
+        epochs_done: training progress in (fractional) epochs when this is the training
+            objective: KL warm-up (`kl_scale`) and free bits then shape the `total` the
+            optimiser sees. None (evaluation, reporting): the plain weighted loss. The `kl`
+            term is the model's true KL either way.
     """
-    reconstruction = losses.reconstruction_loss(config.loss, output.logits, x)
+    if config.linear:
+        reconstruction = losses.squared_error(output.logits, x)
+    else:
+        reconstruction = losses.reconstruction_loss(config.loss, output.logits, x)
     if output.logvar is not None:
         kl = losses.kl_standard_normal(output.mu, output.logvar)
     else:
         kl = reconstruction.new_zeros(())
+    objective_kl = kl
+    if epochs_done is not None and output.logvar is not None:
+        if config.free_bits > 0:
+            objective_kl = losses.free_bits_kl(output.mu, output.logvar, config.free_bits)
+        if config.kl_warmup_epochs > 0:
+            objective_kl = objective_kl * kl_scale(config, epochs_done)
     if config.loss_reduction == "mean":
         reconstruction = reconstruction / x[0].numel()
         kl = kl / output.mu.shape[1]
-    total = config.reconstruction_weight * reconstruction + config.kl_weight * kl
+        objective_kl = objective_kl / output.mu.shape[1]
+    total = config.reconstruction_weight * reconstruction + config.kl_weight * objective_kl
     return LossTerms(total, reconstruction, kl)
 
 
@@ -160,9 +197,12 @@ def train_one_epoch(
         index = index[shard[0] :: shard[1]]
         x = prepare_batch(images[index], device, channels_last)
         noise = noise_generator if noise_generator is not None else generator
+        # Denoising: the model sees a corrupted input and is scored against the clean x.
+        seen_input = corrupt(x, config.noise_std, config.mask_fraction, noise)
         with precision.autocast(compute, device):
-            output = model(x, noise if device.type == "cpu" else None)
-        terms = compute_loss(to_fp32(output), x, config)
+            output = model(seen_input, noise if device.type == "cpu" else None)
+        epochs_done = epoch - 1 + (step - 1) / steps
+        terms = compute_loss(to_fp32(output), x, config, epochs_done=epochs_done)
         optimizer.zero_grad(set_to_none=True)
         terms.total.backward()
         optimizer.step()
@@ -214,8 +254,8 @@ def evaluate(
     sums = torch.zeros(4, dtype=torch.float64)
     for start in range(0, len(dataset), batch_size):
         x = prepare_batch(dataset.images[start : start + batch_size], device, channels_last)
-        mu, logvar = model.encode(x)
-        at_mean = ModelOutput(model.decode(mu), mu, logvar, mu)
+        at_mean = model(x)  # eval mode: decodes the posterior mean
+        mu, logvar = at_mean.mu, at_mean.logvar
         terms = compute_loss(at_mean, x, summed_config)
         loss = compute_loss(at_mean, x, config).total
         logits = at_mean.logits

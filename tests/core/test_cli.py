@@ -29,7 +29,7 @@ from jlml_core.jobs.sweep import train_command
 from jlml_core.nn import architectures
 from jlml_core.store import checkpoints, model_cache
 from jlml_core.store.zoo import read_manifest
-from tests.core.test_config import FIELD_CHANGES
+from tests.core.test_config import FIELD_CHANGE_BASES, FIELD_CHANGES
 
 TRAIN_ARGS = shlex.split("train --arch dense --epochs 1 --train-subset 1000 --latent-dim 2")
 SUBCOMMANDS = ["train", "list", "evaluate", "sample", "delete", "zoo", "sweep", "download"]
@@ -315,7 +315,7 @@ def test_train_options_reach_the_config() -> None:
 # hand: deriving them from the config's fields must keep each word (argparse: `--lr` -> LR).
 TRAIN_FLAG_HELP = {
     "--dataset DATASET": "mnist, fashion-mnist, or a folder of IDX files (default: mnist)",
-    "--kind {ae,vae}": "plain autoencoder or VAE (default: vae)",
+    "--kind {ae,vae,vq}": "plain autoencoder, VAE or VQ-VAE (default: vae)",
     "--arch ARCH": "encoder/decoder pair: dense, cnn_shallow, cnn_deep or a registered one "
     "(default: cnn_shallow)",
     "--latent-dim LATENT_DIM": "size of the code, 1..256 (default: 2)",
@@ -335,6 +335,19 @@ TRAIN_FLAG_HELP = {
     "(default: pytorch)",
     "--precision {auto,fp32,bf16}": "training arithmetic: bf16 autocast, fp32, or auto = bf16 "
     "on CPUs with bf16 instructions (default: auto)",
+    "--noise-std NOISE_STD": "denoising: std of Gaussian noise on training inputs (default: 0.0)",
+    "--mask-fraction MASK_FRACTION": "denoising: share of training input pixels set to 0 "
+    "(default: 0.0)",
+    "--kl-warmup-epochs KL_WARMUP_EPOCHS": "KL warm-up: epochs over which the KL weight rises "
+    "from 0 (default: 0.0)",
+    "--free-bits FREE_BITS": "free bits: nats of KL per latent dimension that cost nothing "
+    "(default: 0.0)",
+    "--conditional CONDITIONAL": "conditional model: the class label joins encoder and decoder "
+    "(default: False)",
+    "--codebook-size CODEBOOK_SIZE": "VQ-VAE: number of codebook vectors (default: 128)",
+    "--commitment-weight COMMITMENT_WEIGHT": "VQ-VAE: factor on the commitment loss "
+    "(default: 0.25)",
+    "--linear LINEAR": "linear autoencoder: no nonlinearity (dense arch, MSE, AE) (default: False)",
 }
 CONFIG_COMMANDS = ["train", "evaluate", "sample", "delete"]
 
@@ -388,16 +401,24 @@ def test_no_config_flags_give_the_default_config(command: str) -> None:
 
 @pytest.mark.parametrize(("field", "value"), FIELD_CHANGES.items())
 def test_each_config_flag_sets_its_field(field: str, value: object) -> None:
-    args = cli.build_parser().parse_args(["train", _flag(field), str(value)])
+    base = FIELD_CHANGE_BASES.get(field, {})
+    base_flags = [text for name, v in base.items() for text in (_flag(name), str(v))]
+    args = cli.build_parser().parse_args(["train", *base_flags, _flag(field), str(value)])
     config = cli.config_from_args(args)
-    assert config == TrainConfig().replace(**{field: value})
-    assert config != TrainConfig()
+    assert config == TrainConfig(**base).replace(**{field: value})
+    assert config != TrainConfig(**base)
 
 
 def test_every_config_flag_at_once_round_trips_through_train_command() -> None:
-    changed = TrainConfig(**FIELD_CHANGES)
+    # A VAE (free bits and warm-up need its KL term), not linear (a linear model is an AE).
+    fields = {**FIELD_CHANGES, "kind": "vae", "linear": False}
+    changed = TrainConfig(**fields)
     command = train_command(changed)
-    assert all(_flag(field) in command.split() for field in FIELD_CHANGES)
+    assert all(
+        _flag(field) in command.split()
+        for field in FIELD_CHANGES
+        if field not in ("kind", "linear")
+    )
     assert cli.config_from_args(cli.build_parser().parse_args(command.split()[3:])) == changed
 
 
@@ -418,7 +439,7 @@ def test_sweep_flags_are_the_field_names_with_the_config_help(
     by_flag = {invocation.split()[0]: text for invocation, text in shown.items()}
     names = [field.name for field in dataclasses.fields(TrainConfig)]
     assert list(by_flag) == [f"--{name.replace('_', '-')}" for name in names]
-    assert by_flag["--kind"] == "plain autoencoder or VAE; ae|vae; default: vae"
+    assert by_flag["--kind"] == "plain autoencoder, VAE or VQ-VAE; ae|vae|vq; default: vae"
     assert by_flag["--learning-rate"] == "Adam learning rate; default: 0.001"
     assert by_flag["--hidden-dim"] == "width of the dense hidden layer; default: None"
     assert by_flag["--epochs"] == "default: 5"

@@ -8,7 +8,15 @@ import math
 
 import pytest
 
-from jlml_core.config import FLAG, HELP, MAX_LATENT_DIM, PROJECT_DIR, ConfigError, TrainConfig
+from jlml_core.config import (
+    _LATE_FIELD_DEFAULTS,
+    FLAG,
+    HELP,
+    MAX_LATENT_DIM,
+    PROJECT_DIR,
+    ConfigError,
+    TrainConfig,
+)
 from jlml_core.store.zoo import ZOO
 
 # The key of the default config, pinned: if it changes, every cached and shipped model is
@@ -34,7 +42,17 @@ FIELD_CHANGES = {
     "train_subset": 1000,
     "init": "glorot",
     "precision": "bf16",
+    "noise_std": 0.5,
+    "mask_fraction": 0.25,
+    "kl_warmup_epochs": 2.0,
+    "free_bits": 0.5,
+    "conditional": True,
+    "codebook_size": 64,
+    "commitment_weight": 0.5,
+    "linear": True,
 }
+# What a field's change needs beside it to make sense (a linear model is a dense MSE AE).
+FIELD_CHANGE_BASES = {"linear": {"kind": "ae", "arch": "dense", "loss": "mse"}}
 
 BAD_VALUES = [
     ("latent_dim", 0),
@@ -62,6 +80,29 @@ BAD_VALUES = [
     ("init", "he"),
     ("arch", ""),
     ("dataset", ""),
+    ("noise_std", -0.1),
+    ("mask_fraction", 1.0),
+    ("kl_warmup_epochs", -1.0),
+    ("free_bits", -0.5),
+    ("codebook_size", 0),
+    ("commitment_weight", -1.0),
+    ("conditional", "yes"),
+    ("linear", 1),
+]
+
+# Fields that are each fine alone but not together; the message names the first field.
+IMPOSSIBLE_COMBINATIONS = [
+    ("linear", {"linear": True, "kind": "ae", "arch": "cnn_shallow", "loss": "mse"}),
+    ("linear", {"linear": True, "kind": "vae", "arch": "dense", "loss": "mse"}),
+    ("linear", {"linear": True, "kind": "ae", "arch": "dense", "loss": "bce"}),
+    (
+        "conditional",
+        {"linear": True, "kind": "ae", "arch": "dense", "loss": "mse", "conditional": True},
+    ),
+    ("free_bits", {"kind": "ae", "free_bits": 0.5}),
+    ("kl_warmup_epochs", {"kind": "vq", "kl_warmup_epochs": 1.0}),
+    ("arch", {"kind": "vq", "arch": "dense"}),
+    ("conditional", {"kind": "vq", "conditional": True}),
 ]
 
 
@@ -79,6 +120,31 @@ def test_bad_value_raises_config_error_naming_the_field(field: str, value: objec
     message = str(error.value)
     assert field in message
     assert "\n" not in message  # the CLI prints it as one line
+
+
+@pytest.mark.parametrize(("field", "fields"), IMPOSSIBLE_COMBINATIONS)
+def test_impossible_combination_names_the_field(field: str, fields: dict) -> None:
+    with pytest.raises(ConfigError) as error:
+        TrainConfig(**fields)
+    message = str(error.value)
+    assert message.startswith(f"{field}:") and "\n" not in message
+
+
+def test_new_fields_at_their_defaults_leave_earlier_keys_unchanged() -> None:
+    # Every zoo model was cached before the families of issue #18 existed.
+    data = TrainConfig().to_dict()
+    for name in (
+        "noise_std",
+        "mask_fraction",
+        "kl_warmup_epochs",
+        "free_bits",
+        "conditional",
+        "codebook_size",
+        "commitment_weight",
+        "linear",
+    ):
+        assert name not in data
+    assert TrainConfig(noise_std=0.5).to_dict()["noise_std"] == 0.5
 
 
 @pytest.mark.parametrize(("field", "value"), BAD_VALUES)
@@ -166,7 +232,7 @@ def test_field_changes_cover_every_field() -> None:
 
 @pytest.mark.parametrize(("field", "value"), FIELD_CHANGES.items())
 def test_key_changes_when_any_field_changes(field: str, value: object) -> None:
-    base = TrainConfig()
+    base = TrainConfig(**FIELD_CHANGE_BASES.get(field, {}))
     changed = base.replace(**{field: value})
     assert getattr(changed, field) != getattr(base, field)
     assert changed.key() != base.key()
@@ -201,6 +267,6 @@ def test_every_field_carries_command_line_help() -> None:
 def test_metadata_leaves_the_dict_and_equality_alone() -> None:
     # to_dict comes from dataclasses.asdict: field metadata must not add keys to it.
     assert list(TrainConfig().to_dict()) == [
-        f.name for f in dataclasses.fields(TrainConfig) if f.name not in ("init", "precision")
+        f.name for f in dataclasses.fields(TrainConfig) if f.name not in _LATE_FIELD_DEFAULTS
     ]
     assert TrainConfig() == TrainConfig() and hash(TrainConfig()) == hash(TrainConfig())

@@ -333,3 +333,31 @@ def test_log_likelihood_is_minus_training_loss_up_to_a_constant(name: str) -> No
     offset = {"bce": 0.0, "cb": 0.0, "mse": -8 * math.log(math.pi)}[name]  # D = 16 pixels
     expected = -reconstruction_loss(name, logits, x, reduction="none") + offset
     torch.testing.assert_close(log_likelihood(name, logits, x), expected)
+
+
+def test_kl_per_dimension_sums_to_the_kl_and_matches_torch() -> None:
+    generator = torch.Generator().manual_seed(5)
+    mu, logvar = torch.randn(8, 4, generator=generator), torch.randn(8, 4, generator=generator)
+    per_dim = losses.kl_per_dimension(mu, logvar)
+    reference = kl_divergence(Normal(mu, (0.5 * logvar).exp()), Normal(0.0, 1.0))
+    torch.testing.assert_close(per_dim, reference)
+    torch.testing.assert_close(per_dim.sum(1), losses.kl_standard_normal(mu, logvar, "none"))
+
+
+def test_free_bits_floors_each_dimensions_batch_mean_kl() -> None:
+    # Dimension 0 carries 2 nats per image, dimension 1 exactly 0 (the posterior is the prior).
+    mu = torch.tensor([[2.0, 0.0], [-2.0, 0.0]])
+    logvar = torch.zeros(2, 2)
+    assert losses.free_bits_kl(mu, logvar, 0.0).item() == pytest.approx(2.0)
+    # With a floor of 0.5 nats: max(2, 0.5) + max(0, 0.5).
+    assert losses.free_bits_kl(mu, logvar, 0.5).item() == pytest.approx(2.5)
+    # Below the floor the KL sends no gradient: nothing pushes dimension 1 further.
+    mu.requires_grad_(True)
+    losses.free_bits_kl(mu, logvar, 0.5).backward()
+    assert mu.grad[:, 1].abs().sum() == 0 and mu.grad[:, 0].abs().sum() > 0
+
+
+def test_squared_error_compares_raw_values() -> None:
+    values = torch.tensor([[[[-0.5, 1.5]]]])
+    x = torch.tensor([[[[0.0, 1.0]]]])
+    assert losses.squared_error(values, x, "none").tolist() == [0.5]
