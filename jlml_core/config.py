@@ -259,6 +259,28 @@ class TrainConfig:
     def is_variational(self) -> bool:
         return self.kind == "vae"
 
+    def family_notes(self) -> list[str]:
+        """What sets the model apart from a plain AE/VAE, in short words for labels
+        (e.g. ["denoising σ=0.5", "free bits 0.5"]); [] for a plain model."""
+        notes = []
+        if self.linear:
+            notes.append("linear")
+        if self.conditional:
+            notes.append("conditional")
+        if self.kind == "vq":
+            notes.append(f"K={self.codebook_size}")
+            if self.commitment_weight != 0.25:
+                notes.append(f"commitment {self.commitment_weight:g}")
+        if self.noise_std:
+            notes.append(f"denoising σ={self.noise_std:g}")
+        if self.mask_fraction:
+            notes.append(f"masking {self.mask_fraction:.0%}")
+        if self.free_bits:
+            notes.append(f"free bits {self.free_bits:g}")
+        if self.kl_warmup_epochs:
+            notes.append(f"KL warm-up {self.kl_warmup_epochs:g} ep")
+        return notes
+
 
 def _check_choice(name: str, value: object, choices: Any) -> None:
     allowed = get_args(choices)

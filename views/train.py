@@ -21,26 +21,16 @@ from dashboard.live_training import LiveTraining
 from dashboard.settings import demo_mode
 from dashboard.sidebar import ANY
 from dashboard.snippets import config_arguments, show_code
+from dashboard.train_form import config_form
 from dashboard.zoo_replay import offer_history_gif
 from jlml_core.analysis import comparison
-from jlml_core.config import MAX_LATENT_DIM, ConfigError, TrainConfig
-from jlml_core.data.datasets import DATASETS, DataError, resolve_dataset_dir
-from jlml_core.nn import architectures
-from jlml_core.nn.losses import LOSS_LABELS
+from jlml_core.config import ConfigError, TrainConfig
+from jlml_core.data.datasets import DataError, resolve_dataset_dir
 from jlml_core.store import checkpoints, model_cache
 from jlml_core.training import calibration
 from jlml_core.training.calibration import Throughput
 
 REQUEST, RUNNING, RESULT = "train_request", "train_running", "train_result"
-DEFAULTS = TrainConfig()
-LOSS_HELP = (
-    "; ".join(f"{loss}: {labels.description}" for loss, labels in LOSS_LABELS.items())
-    + ". The Loss Comparison page explains the difference."
-)
-REDUCTION_HELP = (
-    "sum: the proper ELBO; mean: averages over pixels and latent dimensions like the original "
-    "project, which reweights the KL term."
-)
 HERE = Path(__file__).resolve().parent  # absolute page paths work from any entry point
 VIEWS = (
     (HERE / "reconstructions.py", "Reconstructions"),
@@ -69,55 +59,6 @@ def _open_buttons(key: str) -> None:
     for page, title in VIEWS:
         if row.button(f"Open in {title}", key=f"open_{title}", on_click=_select, args=(key,)):
             st.switch_page(page)
-
-
-def _config_form(disabled: bool) -> dict:
-    """The config widgets (keys "train_<field>"); returns TrainConfig keyword arguments."""
-    try:
-        architectures.load_plugins()
-    except ImportError as error:
-        st.warning(str(error))
-    arch_names = sorted(architectures.ARCHITECTURES)
-    arch_help = "\n".join(
-        f"- **{a.name}**: {a.description}" for a in architectures.ARCHITECTURES.values()
-    )
-    values = {}
-
-    def number(field: str, label: str, step: float, **options) -> None:
-        default = options.pop("value", getattr(DEFAULTS, field))
-        values[field] = st.number_input(
-            label, value=default, step=step, key=f"train_{field}", disabled=disabled, **options
-        )
-
-    def choice(field: str, label: str, options: list, widget=st.selectbox, **more) -> None:
-        index = options.index(getattr(DEFAULTS, field)) if field != "dataset" else 0
-        values[field] = widget(
-            label, options, index=index, key=f"train_{field}", disabled=disabled, **more
-        )
-
-    model, objective, training = st.columns(3, gap="large")
-    with model:
-        st.subheader("Model")
-        choice("dataset", "Dataset", list(DATASETS))
-        choice("kind", "Kind", ["vae", "ae"], st.radio, format_func=str.upper, horizontal=True)
-        choice("arch", "Architecture", arch_names, help=arch_help)
-        number("latent_dim", "Latent dimension", 1, help=f"1 to {MAX_LATENT_DIM}.")
-    with objective:
-        st.subheader("Loss")
-        choice("loss", "Reconstruction loss", list(LOSS_LABELS), help=LOSS_HELP)
-        number("reconstruction_weight", "Reconstruction weight", 0.1)
-        number("kl_weight", "KL weight (β)", 0.1, help="Ignored for an AE.")
-        choice("loss_reduction", "Loss reduction", ["sum", "mean"], st.radio, horizontal=True,
-               help=REDUCTION_HELP)  # fmt: skip
-    with training:
-        st.subheader("Training")
-        number("epochs", "Epochs", 1)
-        number("batch_size", "Batch size", 32)
-        number("learning_rate", "Learning rate", 1e-4, format="%.4f")
-        number("seed", "Seed", 1)
-        number("train_subset", "Train on the first N images", 1000, value=None,
-               placeholder="all of them", help="Empty: the whole training set.")  # fmt: skip
-    return values
 
 
 def _show_result(result: dict) -> None:
@@ -214,7 +155,7 @@ st.markdown(
 if RUNNING in st.session_state:
     _interrupted()
 training = st.session_state.pop(REQUEST, False)
-values = _config_form(disabled=training)
+values = config_form(disabled=training)
 result = None if training else st.session_state.pop(RESULT, None)  # shown once
 
 try:

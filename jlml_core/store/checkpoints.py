@@ -76,6 +76,7 @@ class Entry:
             text += f" · h={c.hidden_dim}"
         if c.init != "pytorch":
             text += f" · {c.init} init"
+        text += "".join(f" · {note}" for note in c.family_notes())
         # Two models alike in all of the above (the zoo has some) differ in training length.
         return f"{text} · {c.epochs} ep"
 

@@ -270,3 +270,18 @@ def test_metadata_leaves_the_dict_and_equality_alone() -> None:
         f.name for f in dataclasses.fields(TrainConfig) if f.name not in _LATE_FIELD_DEFAULTS
     ]
     assert TrainConfig() == TrainConfig() and hash(TrainConfig()) == hash(TrainConfig())
+
+
+@pytest.mark.parametrize(
+    ("changes", "notes"),
+    [
+        ({}, []),
+        ({"noise_std": 0.5, "mask_fraction": 0.25}, ["denoising σ=0.5", "masking 25%"]),
+        ({"free_bits": 0.5, "kl_warmup_epochs": 2.0}, ["free bits 0.5", "KL warm-up 2 ep"]),
+        ({"kind": "vq", "codebook_size": 64}, ["K=64"]),
+        ({"conditional": True}, ["conditional"]),
+        ({"linear": True, "kind": "ae", "arch": "dense", "loss": "mse"}, ["linear"]),
+    ],
+)
+def test_family_notes_name_what_sets_a_model_apart(changes: dict, notes: list[str]) -> None:
+    assert TrainConfig(**changes).family_notes() == notes

@@ -195,3 +195,25 @@ def test_demo_mode_hides_training(app_env: Path, monkeypatch: pytest.MonkeyPatch
     assert "switched off in this demo" in _texts(at.info)
     assert not at.number_input
     assert not at.button
+
+
+def test_family_preset_fills_the_fields_and_the_config_names_an_impossible_one(
+    empty_cache: Path,
+) -> None:
+    at = _train_page()
+    at.selectbox(key="train_family").set_value("Linear AE (compare with PCA)").run()
+    assert not at.exception
+    assert at.radio(key="train_kind").value == "ae"
+    assert at.selectbox(key="train_arch").value == "dense"
+    assert at.selectbox(key="train_loss").value == "mse"
+    assert at.toggle(key="train_linear").value is True
+    assert "This configuration cannot be trained" not in _texts(at.error)
+    assert "**AE · dense · z=2 · mse · linear · 5 ep**" in _texts(at.markdown)  # its label
+    # A linear "CNN" cannot be: the config's one-line message names the field.
+    at.selectbox(key="train_arch").set_value("cnn_shallow").run()
+    assert "linear: a linear autoencoder has no convolutions" in _texts(at.error)
+    # Another preset first puts every family field back to its default.
+    at.selectbox(key="train_family").set_value("Denoising VAE (σ = 0.5)").run()
+    assert at.toggle(key="train_linear").value is False
+    assert at.number_input(key="train_noise_std").value == 0.5
+    assert at.radio(key="train_kind").value == "vae" and not at.error

@@ -170,7 +170,10 @@ def test_shipped_test_codes_are_fresh_and_equal_the_models_own(name: str) -> Non
     else:
         assert shipped.logvar is None
     losses = reconstruction.per_image_loss(model, images[:CHECKED_ROWS], config.loss)
-    np.testing.assert_allclose(shipped.losses[:CHECKED_ROWS], losses, rtol=1e-5, atol=1e-3)
+    # A per-image loss sums 784 pixel terms that cancel for CB models (-91 nats from terms
+    # summing to thousands): another CPU's kernels (Intel AMX vs the AMD EPYC the codes were
+    # written on) moved one of 1,000 by 5.9e-5 relative.
+    np.testing.assert_allclose(shipped.losses[:CHECKED_ROWS], losses, rtol=1e-4, atol=1e-3)
     assert set(shipped.pixel_errors) == set(likelihood.outputs_for(config.loss))
 
 

@@ -1,0 +1,149 @@
+"""The Train page's config form: one widget per `TrainConfig` field the page offers, and the
+family presets that fill several at once (issue #18's autoencoders a course teaches).
+
+Widget keys are ``train_<field>``; `config_form` returns TrainConfig keyword arguments, and
+the config's own validation names any field that does not fit with the others.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import streamlit as st
+
+from jlml_core.config import HELP, MAX_CODEBOOK_SIZE, MAX_LATENT_DIM, TrainConfig
+from jlml_core.data.datasets import DATASETS
+from jlml_core.nn import architectures
+from jlml_core.nn.losses import LOSS_LABELS
+
+DEFAULTS = TrainConfig()
+# The command line's help text of each field (config.py), the widgets' tooltips unless they
+# say more.
+FIELD_HELP = {f.name: f.metadata[HELP] for f in dataclasses.fields(TrainConfig)}
+LOSS_HELP = (
+    "; ".join(f"{loss}: {labels.description}" for loss, labels in LOSS_LABELS.items())
+    + ". The Loss Comparison page explains the difference."
+)
+REDUCTION_HELP = (
+    "sum: the proper ELBO; mean: averages over pixels and latent dimensions like the original "
+    "project, which reweights the KL term."
+)
+KIND_LABELS = {"vae": "VAE", "ae": "AE", "vq": "VQ-VAE"}
+# The fields a family preset may change; choosing a preset first puts all of them back to
+# their defaults, so presets never mix.
+FAMILY_FIELDS = (
+    "kind", "arch", "latent_dim", "loss", "kl_weight", "noise_std", "mask_fraction",
+    "kl_warmup_epochs", "free_bits", "conditional", "codebook_size", "commitment_weight", "linear",
+)  # fmt: skip
+PRESET = "train_family"
+FAMILIES: dict[str, dict[str, Any]] = {
+    "Plain VAE (the default)": {},
+    "Denoising VAE (σ = 0.5)": {"noise_std": 0.5},
+    "β-VAE (β = 4, 10-D)": {"kl_weight": 4.0, "latent_dim": 10},
+    "VAE with free bits (0.5 nats, 16-D)": {"free_bits": 0.5, "latent_dim": 16},
+    "VAE with KL warm-up (2 epochs, 16-D)": {"kl_warmup_epochs": 2.0, "latent_dim": 16},
+    "Conditional VAE": {"conditional": True},
+    "VQ-VAE (128 codes of 16-D)": {"kind": "vq", "latent_dim": 16},
+    "Linear AE (compare with PCA)": {"kind": "ae", "arch": "dense", "loss": "mse", "linear": True},
+}
+
+
+def _apply_preset() -> None:
+    """Fill the family's fields (a callback: it runs before the widgets are drawn again)."""
+    changes = FAMILIES[st.session_state[PRESET]]
+    for field in FAMILY_FIELDS:
+        st.session_state[f"train_{field}"] = changes.get(field, getattr(DEFAULTS, field))
+
+
+def config_form(disabled: bool) -> dict:
+    """The config widgets (keys "train_<field>"); returns TrainConfig keyword arguments."""
+    try:
+        architectures.load_plugins()
+    except ImportError as error:
+        st.warning(str(error))
+    arch_names = sorted(architectures.ARCHITECTURES)
+    arch_help = "\n".join(
+        f"- **{a.name}**: {a.description}" for a in architectures.ARCHITECTURES.values()
+    )
+    values = {}
+
+    def number(field: str, label: str, step: float, **options) -> None:
+        default = options.pop("value", getattr(DEFAULTS, field))
+        options.setdefault("help", FIELD_HELP[field] or None)
+        values[field] = st.number_input(
+            label, value=default, step=step, key=f"train_{field}", disabled=disabled, **options
+        )
+
+    def choice(field: str, label: str, options: list, widget=st.selectbox, **more) -> None:
+        index = options.index(getattr(DEFAULTS, field)) if field != "dataset" else 0
+        values[field] = widget(
+            label, options, index=index, key=f"train_{field}", disabled=disabled, **more
+        )
+
+    def toggle(field: str, label: str) -> None:
+        values[field] = st.toggle(
+            label,
+            value=getattr(DEFAULTS, field),
+            key=f"train_{field}",
+            disabled=disabled,
+            help=FIELD_HELP[field],
+        )
+
+    st.selectbox(
+        "Start from a family",
+        list(FAMILIES),
+        key=PRESET,
+        on_change=_apply_preset,
+        disabled=disabled,
+        help="Fills the fields below for one of the autoencoders a course teaches; change any "
+        "of them afterwards.",
+    )
+    model, objective, training = st.columns(3, gap="large")
+    with model:
+        st.subheader("Model")
+        choice("dataset", "Dataset", list(DATASETS))
+        choice("kind", "Kind", list(KIND_LABELS), st.radio, format_func=KIND_LABELS.get,
+               horizontal=True)  # fmt: skip
+        choice("arch", "Architecture", arch_names, help=arch_help)
+        number("latent_dim", "Latent dimension", 1, help=f"1 to {MAX_LATENT_DIM}.")
+    with objective:
+        st.subheader("Loss")
+        choice("loss", "Reconstruction loss", list(LOSS_LABELS), help=LOSS_HELP)
+        number("reconstruction_weight", "Reconstruction weight", 0.1)
+        number("kl_weight", "KL weight (β)", 0.1, help="Ignored for an AE.")
+        choice("loss_reduction", "Loss reduction", ["sum", "mean"], st.radio, horizontal=True,
+               help=REDUCTION_HELP)  # fmt: skip
+    with training:
+        st.subheader("Training")
+        number("epochs", "Epochs", 1)
+        number("batch_size", "Batch size", 32)
+        number("learning_rate", "Learning rate", 1e-4, format="%.4f")
+        number("seed", "Seed", 1)
+        number("train_subset", "Train on the first N images", 1000, value=None,
+               placeholder="all of them", help="Empty: the whole training set.")  # fmt: skip
+    changed = any(
+        st.session_state.get(f"train_{f}", getattr(DEFAULTS, f)) != getattr(DEFAULTS, f)
+        for f in FAMILY_FIELDS[4:]
+    )
+    with st.expander("Family options: denoising, collapse remedies, conditional, VQ, linear",
+                     expanded=changed):  # fmt: skip
+        denoising, remedies, structure, vq = st.columns(4, gap="medium")
+        with denoising:
+            st.markdown("**Denoising**")
+            number("noise_std", "Input noise σ", 0.05, min_value=0.0)
+            number("mask_fraction", "Masked pixels", 0.05, min_value=0.0, max_value=0.99)
+        with remedies:
+            st.markdown("**Posterior collapse (VAE)**")
+            number("kl_warmup_epochs", "KL warm-up epochs", 0.5, min_value=0.0)
+            number("free_bits", "Free bits (nats per dimension)", 0.1, min_value=0.0)
+        with structure:
+            st.markdown("**Structure**")
+            toggle("conditional", "Conditional (class label in)")
+            toggle("linear", "Linear (no nonlinearity)")
+        with vq:
+            st.markdown("**VQ-VAE**")
+            number("codebook_size", "Codebook size K", 16, min_value=1,
+                   max_value=MAX_CODEBOOK_SIZE)  # fmt: skip
+            number("commitment_weight", "Commitment weight", 0.05, min_value=0.0)
+    return values
