@@ -18,12 +18,14 @@ from typing import Any, Literal, get_args
 ModelKind = Literal["ae", "vae", "vq"]
 ReconstructionLoss = Literal["bce", "mse", "cb"]
 LossReduction = Literal["sum", "mean"]
-Schedule = Literal["constant", "cosine"]
+Schedule = Literal["constant", "cosine", "warmup_cosine"]
 WeightInit = Literal["pytorch", "glorot"]
 Precision = Literal["auto", "fp32", "bf16"]
 
 MAX_LATENT_DIM = 256
 MAX_CODEBOOK_SIZE = 4096
+# Share of all training steps over which the "warmup_cosine" schedule raises the learning rate.
+WARMUP_SHARE = 0.05
 # Classes a conditional model is given (one-hot); both shipped datasets have ten.
 NUM_CLASSES = 10
 # The project folder: the shipped data (data/) and model zoo (checkpoints/) live in it.
@@ -88,7 +90,9 @@ class TrainConfig:
         epochs: passes over the training set.
         batch_size: images per optimiser step.
         learning_rate: Adam step size.
-        schedule: learning-rate schedule: constant or cosine decay to zero.
+        schedule: learning-rate schedule: constant, cosine decay to zero, or "warmup_cosine":
+            a linear rise over the first `WARMUP_SHARE` of the steps, then cosine decay (what
+            lets the quick recipe start at a large learning rate without diverging).
         seed: seeds weights, shuffling and sampling; same seed, same model on CPU.
         train_subset: train on the first N training images only (None: all of them).
         init: initial weights: PyTorch's layer defaults, or Keras's (Glorot-uniform weights,

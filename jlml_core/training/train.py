@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from jlml_core.config import TrainConfig
+from jlml_core.config import WARMUP_SHARE, TrainConfig
 from jlml_core.data.batches import prepare_batch, uses_channels_last
 from jlml_core.data.corruption import corrupt
 from jlml_core.data.datasets import ImageDataset, load_split
@@ -284,10 +284,21 @@ def make_optimizer(model: Autoencoder, config: TrainConfig) -> torch.optim.Adam:
 def make_scheduler(
     optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int
 ) -> torch.optim.lr_scheduler.LRScheduler | None:
-    """Cosine decay over all steps, or None for a constant learning rate."""
+    """Cosine decay over all steps (after a linear warm-up for "warmup_cosine"), or None for a
+    constant learning rate."""
     if config.schedule == "constant":
         return None
-    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.epochs * steps_per_epoch)
+    total = config.epochs * steps_per_epoch
+    if config.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total)
+    warmup = max(1, round(WARMUP_SHARE * total))
+
+    def factor(step: int) -> float:  # of the configured rate, before step `step` (0-based)
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 def fit(

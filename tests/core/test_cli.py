@@ -328,7 +328,7 @@ TRAIN_FLAG_HELP = {
     "--epochs EPOCHS": "(default: 5)",
     "--batch-size BATCH_SIZE": "(default: 128)",
     "--lr LR": "Adam learning rate (default: 0.001)",
-    "--schedule {constant,cosine}": "learning-rate schedule (default: constant)",
+    "--schedule {constant,cosine,warmup_cosine}": "learning-rate schedule (default: constant)",
     "--seed SEED": "(default: 0)",
     "--train-subset TRAIN_SUBSET": "train on the first N training images only",
     "--init {pytorch,glorot}": "initial weights: PyTorch's defaults or Keras's Glorot-uniform "

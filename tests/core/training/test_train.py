@@ -270,6 +270,16 @@ def test_cosine_schedule_decays_to_zero() -> None:
     assert all(a >= b for a, b in pairwise(rates))
 
 
+def test_warmup_cosine_rises_linearly_then_decays_to_zero() -> None:
+    config = TrainConfig(schedule="warmup_cosine", epochs=4, learning_rate=1e-3)
+    rates = _learning_rates(config, steps_per_epoch=50)  # 200 steps: warm-up over the first 10
+    assert rates[:10] == pytest.approx([1e-4 * (i + 1) for i in range(10)])
+    assert rates[10] == pytest.approx(1e-3)
+    assert rates[105] == pytest.approx(0.5e-3, rel=1e-6)  # halfway through the decay
+    assert rates[-1] < 1e-7
+    assert all(a >= b for a, b in pairwise(rates[10:]))
+
+
 def test_constant_schedule_keeps_the_rate() -> None:
     assert set(_learning_rates(TrainConfig(epochs=2), steps_per_epoch=5)) == {1e-3}
 
