@@ -79,3 +79,10 @@ def test_another_model_compares_with_pca_only_when_asked(app_env: Path) -> None:
     assert set(metrics) == {"Test MSE, model", "Test MSE, PCA"}
     assert any("Principal angles need" in i.value for i in at.info)
     assert "%" in at.metric[1].proto.delta
+
+
+@pytest.mark.parametrize("page", ["latent_explorer", "generation", "your_digit", "model_zoo"])
+def test_every_page_opens_with_a_linear_ae(linear_env: Path, page: str) -> None:
+    at = open_page(page, LINEAR.key())
+    assert not at.exception
+    assert not at.error
