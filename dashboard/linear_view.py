@@ -88,7 +88,7 @@ def show_linear_vs_pca(entry: Entry, images: torch.Tensor, classes: list[str]) -
         ours = pca.model_reconstruct(model, images)  # (N, H, W), unclipped for a linear AE
         theirs = pca.pca_reconstruct(fitted, images, k)
     kind = "linear AE" if config.linear else "model"
-    st.markdown(f"**{entry.label}** (k = {k})")
+    st.markdown(f"**{kind[:1].upper()}{kind[1:]}**: {entry.label} (k = {k})")
     _row(ours, originals, entry.label, classes)
     st.markdown(f"**PCA**, the top {k} principal components of the training set")
     _row(theirs, originals, f"PCA k={k}", classes)

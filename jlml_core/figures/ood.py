@@ -80,7 +80,7 @@ def ood_histogram(
             annotation_text=f"{marker_name}: {marker:.1f}",
             annotation_position="top",
         )
-    title = f"{score_name} under the model (nats)"
+    title = f"{score_name[:1].upper()}{score_name[1:]} under the model (nats)"
     if auc is not None:
         title += f" · ROC AUC {auc:.3f}"
     figure.update_layout(
