@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import cache, inputs, links
 from dashboard.images import show_image
+from dashboard.linear_view import show_linear_vs_pca
 from dashboard.server import heavy_compute
 from dashboard.settings import limits, public_error
 from dashboard.sidebar import model_picker, require_entry
@@ -218,3 +219,4 @@ elif indices is not None:
     if second is not None and (second_model := _load(second)) is not None:
         st.divider()
         _model_rows(second, second_model, originals, images, cb_output, error_kind, classes)
+    show_linear_vs_pca(entry, images, classes)

@@ -13,6 +13,7 @@ from dashboard import cache, figure_cache
 from dashboard.charts import show_chart
 from dashboard.images import show_images
 from dashboard.neighbours import show_nearest_test_digits
+from dashboard.ood_view import show_where_it_falls
 from dashboard.posterior_view import show_posterior
 from dashboard.sidebar import require_entry
 from dashboard.snippets import show_code
@@ -96,6 +97,7 @@ def _show_result(entry: Entry, image: np.ndarray) -> None:
         )
         st.caption(f"★ marks your digit at ({x:.2f}, {y:.2f}) among the test digits.")
     show_nearest_test_digits(entry, mu, NEIGHBOURS, "**Nearest test digits** (by their codes)")
+    show_where_it_falls(entry, batch)
 
 
 st.title("Your digit")

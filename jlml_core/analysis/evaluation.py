@@ -134,7 +134,8 @@ def reconstruction_errors(
     sums = torch.zeros(2, dtype=torch.float64)
     for start in range(0, len(images_uint8), batch_size):
         x = prepare_batch(images_uint8[start : start + batch_size], device, channels_last)
-        logits = model(x).logits  # eval mode: decoded from z = mu
+        # decode(), not forward(): a linear model's forward gives pixel values, not logits.
+        logits = model.decode(model.encode(x)[0])  # decoded from z = mu
         errors = torch.stack(
             [losses.bce(logits, x, reduction="sum"), losses.mse(logits, x, reduction="sum")]
         )
