@@ -138,3 +138,28 @@ def show_digit_code_map(entry: Entry) -> None:
         figure = codebook_figures.code_maps_figure(maps, model.codebook_size)
         show_chart(figure, name="code_map", model=entry.config, key=f"vq_map_{entry.key}")
     show_codebook(entry)
+
+
+def codebook_inputs(values: dict, disabled: bool) -> None:
+    """Train page: the codebook's size and commitment weight, when the kind is VQ.
+
+    Writes the two `TrainConfig` fields into `values`. No bounds here: a bad value reaches the
+    config's validation, which names the field in one line, as on the command line.
+    """
+    if values.get("kind") != "vq":
+        return
+    st.caption(
+        "A VQ-VAE's code is a 7 × 7 grid of vectors (architecture `cnn_shallow`); the latent "
+        "dimension is the size of each vector, and each is snapped to one of K codebook vectors."
+    )
+    values["codebook_size"] = st.number_input(
+        "Codebook size K", value=128, step=1, key="train_codebook_size", disabled=disabled
+    )
+    values["commitment_weight"] = st.number_input(
+        "Commitment weight β",
+        value=0.25,
+        step=0.05,
+        key="train_commitment_weight",
+        disabled=disabled,
+        help="Holds the encoder to its codes (van den Oord et al. use 0.25).",
+    )

@@ -15,7 +15,7 @@ import streamlit as st
 import torch
 from streamlit.delta_generator import DeltaGenerator
 
-from dashboard import cache
+from dashboard import cache, vq_view
 from dashboard.charts import show_chart
 from dashboard.live_training import LiveTraining
 from dashboard.settings import demo_mode
@@ -99,9 +99,12 @@ def _config_form(disabled: bool) -> dict:
     with model:
         st.subheader("Model")
         choice("dataset", "Dataset", list(DATASETS))
-        choice("kind", "Kind", ["vae", "ae"], st.radio, format_func=str.upper, horizontal=True)
+        choice(
+            "kind", "Kind", ["vae", "ae", "vq"], st.radio, format_func=str.upper, horizontal=True
+        )
         choice("arch", "Architecture", arch_names, help=arch_help)
         number("latent_dim", "Latent dimension", 1, help=f"1 to {MAX_LATENT_DIM}.")
+        vq_view.codebook_inputs(values, disabled)  # VQ-VAE: K and the commitment weight
     with objective:
         st.subheader("Loss")
         choice("loss", "Reconstruction loss", list(LOSS_LABELS), help=LOSS_HELP)

@@ -102,3 +102,60 @@ def test_generation_says_a_vq_model_has_no_prior(vq_env: str) -> None:
     assert not at.exception
     assert "no prior to sample from" in texts(at.info)
     assert not at.get("tab")  # the page stops before its sampling tabs
+
+
+@pytest.fixture
+def train_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The Train page over an empty user cache and an empty zoo; the cache folder."""
+    folder, zoo = tmp_path / "user_cache", tmp_path / "empty_zoo"
+    zoo.mkdir()
+    monkeypatch.setenv("JLML_CACHE_DIR", str(folder))
+    monkeypatch.setenv("JLML_ZOO_DIR", str(zoo))
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    return folder
+
+
+def _train_page_with_vq() -> AppTest:
+    from dashboard import cache
+
+    cache.refresh_entries()
+    app = str(Path(__file__).resolve().parents[2] / "app.py")
+    at = AppTest.from_file(app, default_timeout=120).switch_page("views/train.py").run()
+    at.radio(key="train_kind").set_value("vq").run()
+    return at
+
+
+def test_train_page_trains_a_vq_model(train_env: Path) -> None:
+    at = _train_page_with_vq()
+    at.number_input(key="train_latent_dim").set_value(4)
+    at.number_input(key="train_codebook_size").set_value(8)
+    at.number_input(key="train_epochs").set_value(1)
+    at.number_input(key="train_train_subset").set_value(500).run()
+    assert not at.exception and not at.error
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    assert "Trained and saved" in texts(at.success)
+    (entry,) = CheckpointStore(train_env).entries()
+    assert (entry.config.kind, entry.config.codebook_size, entry.config.latent_dim) == ("vq", 8, 4)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"train_codebook_size": 0}, "codebook_size must be between 1"),
+        ({"train_commitment_weight": -1.0}, "commitment_weight must be at least 0"),
+    ],
+)
+def test_train_page_names_a_bad_vq_field(train_env: Path, changes: dict, message: str) -> None:
+    at = _train_page_with_vq()
+    for key, value in changes.items():
+        at.number_input(key=key).set_value(value)
+    at.run()
+    assert not at.exception
+    assert message in texts(at.error)
+
+
+def test_train_page_refuses_a_vq_model_on_another_architecture(train_env: Path) -> None:
+    at = _train_page_with_vq()
+    at.selectbox(key="train_arch").set_value("dense").run()
+    assert "arch: a VQ-VAE needs a grid of codes" in texts(at.error)
