@@ -101,7 +101,7 @@ def show_code_maps(entry: Entry, images: torch.Tensor, captions: list[str]) -> N
         f"{entry.config.codebook_size} codebook vectors (its index in the cell; equal colours, "
         "equal codes). Background cells share a few codes; the strokes use the rest."
     )
-    figure = codebook_figures.code_maps_figure(maps, model.codebook_size, captions[:MAX_MAPS])
+    figure = codebook_figures.code_maps_figure(maps, captions[:MAX_MAPS])
     show_chart(figure, name="code_maps", model=entry.config, key=f"vq_maps_{entry.key}")
     show_codebook(entry)
 
@@ -135,7 +135,7 @@ def show_digit_code_map(entry: Entry) -> None:
             alts=[f"test digit #{index}, a {name}", f"its reconstruction by {entry.label}"],
         )
     with grid:
-        figure = codebook_figures.code_maps_figure(maps, model.codebook_size)
+        figure = codebook_figures.code_maps_figure(maps)
         show_chart(figure, name="code_map", model=entry.config, key=f"vq_map_{entry.key}")
     show_codebook(entry)
 

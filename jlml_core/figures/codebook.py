@@ -10,51 +10,58 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 _LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=40, b=10))
-# A cyclic scale: neighbouring indices are unrelated codes, so no colour order is implied
-# beyond telling equal indices apart.
+# Maps per row of the figure: ten 7 x 7 maps in one row leave each too small to read.
+MAPS_PER_ROW = 5
+# Neighbouring indices are unrelated codes, so each index gets the hue index * golden ratio
+# (mod 1) on a cyclic scale: consecutive indices land far apart, equal indices share a colour.
+_GOLDEN = 0.6180339887498949
 _INDEX_SCALE = "HSV"
 
 
-def code_maps_figure(
-    maps: np.ndarray, codebook_size: int, titles: Sequence[str] | None = None
-) -> go.Figure:
-    """Side-by-side heatmaps of code-index maps, each cell labelled with its index.
+def index_hues(indices: np.ndarray) -> np.ndarray:
+    """Each code index's position on the cyclic colour scale, in [0, 1)."""
+    return np.mod(np.asarray(indices, dtype=np.float64) * _GOLDEN, 1.0)
+
+
+def code_maps_figure(maps: np.ndarray, titles: Sequence[str] | None = None) -> go.Figure:
+    """Heatmaps of code-index maps, `MAPS_PER_ROW` to a row, each cell labelled with its index.
 
     Args:
         maps: (N, h, w) integer code indices, row 0 at the top of the image.
-        codebook_size: K, fixing the colour scale so equal indices share a colour across maps.
         titles: one per map (default: none).
 
     Returns:
-        A figure with N heatmaps in a row.
+        A figure with N heatmaps; equal indices have equal colours across all of them.
     """
     maps = np.asarray(maps)
-    count = len(maps)
+    count = max(len(maps), 1)
+    rows, columns = -(-count // MAPS_PER_ROW), min(count, MAPS_PER_ROW)
     figure = make_subplots(
-        rows=1,
-        cols=max(count, 1),
+        rows=rows,
+        cols=columns,
         subplot_titles=list(titles) if titles is not None else None,
-        horizontal_spacing=0.02,
+        horizontal_spacing=0.03,
+        vertical_spacing=0.08,
     )
-    for column, grid in enumerate(maps, start=1):
+    for number, grid in enumerate(maps):
         figure.add_trace(
             go.Heatmap(
-                z=grid,
+                z=index_hues(grid),
                 text=grid.astype(str),
                 texttemplate="%{text}",
-                textfont=dict(size=9),
-                zmin=0,
-                zmax=codebook_size - 1,
+                textfont=dict(size=10 if count > 1 else 14),
+                zmin=0.0,
+                zmax=1.0,
                 colorscale=_INDEX_SCALE,
                 showscale=False,
-                hovertemplate="row %{y}, column %{x}: code %{z}<extra></extra>",
+                hovertemplate="row %{y}, column %{x}: code %{text}<extra></extra>",
             ),
-            row=1,
-            col=column,
+            row=number // MAPS_PER_ROW + 1,
+            col=number % MAPS_PER_ROW + 1,
         )
-    figure.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor="x")
-    figure.update_xaxes(showticklabels=False)
-    figure.update_layout(**_LAYOUT, height=220 if count > 1 else 320)
+    figure.update_yaxes(autorange="reversed", showticklabels=False, showgrid=False, zeroline=False)
+    figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    figure.update_layout(**_LAYOUT, height=230 * rows if count > 1 else 360)
     return figure
 
 

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from jlml_core.figures.codebook import code_maps_figure, codebook_usage_figure
+from jlml_core.figures.codebook import code_maps_figure, codebook_usage_figure, index_hues
 
 
 def test_code_maps_figure_draws_one_labelled_heatmap_per_map() -> None:
-    maps = np.arange(2 * 7 * 7).reshape(2, 7, 7) % 16
-    figure = code_maps_figure(maps, 16, ["#0", "#1"])
-    assert len(figure.data) == 2
+    maps = np.arange(7 * 7 * 7).reshape(7, 7, 7) % 16
+    figure = code_maps_figure(maps, [f"#{i}" for i in range(7)])
+    assert len(figure.data) == 7
     for trace, grid in zip(figure.data, maps, strict=True):
-        assert trace.type == "heatmap" and np.array_equal(np.asarray(trace.z), grid)
-        assert (trace.zmin, trace.zmax) == (0, 15)  # one colour per code across maps
-    assert [a.text for a in figure.layout.annotations] == ["#0", "#1"]
+        assert trace.type == "heatmap"
+        assert np.array_equal(np.asarray(trace.text), grid.astype(str))
+        # Equal indices, equal colours; consecutive ones far apart on the cyclic scale.
+        assert np.allclose(np.asarray(trace.z), index_hues(grid))
+        assert (trace.zmin, trace.zmax) == (0.0, 1.0)
+    assert [a.text for a in figure.layout.annotations] == [f"#{i}" for i in range(7)]
+    assert figure.data[5].xaxis == "x6" and figure.layout.xaxis6.anchor == "y6"  # row 2
+
+
+def test_index_hues_spread_neighbouring_indices() -> None:
+    hues = index_hues(np.arange(128))
+    assert np.all((hues >= 0) & (hues < 1))
+    steps = np.abs(np.diff(hues))
+    assert np.min(np.minimum(steps, 1 - steps)) > 0.3  # at least 0.38 of the circle apart
 
 
 def test_usage_figure_marks_dead_codes_and_names_the_counts() -> None:
