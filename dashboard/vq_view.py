@@ -18,7 +18,7 @@ from jlml_core.store.checkpoints import Entry
 
 from . import cache
 from .charts import show_chart
-from .images import show_images
+from .images import show_image
 from .server import heavy_compute
 
 # Code maps drawn side by side on Reconstructions; more would make each map unreadable.
@@ -127,13 +127,11 @@ def show_digit_code_map(entry: Entry) -> None:
         decoded = latent.decode_points(model, latent.encode_images(model, images).mu)
     original = images.numpy().astype(np.float32) / 255.0
     name = test.class_names[int(test.labels[index])]
-    picture, grid = st.columns([1, 2], gap="large")
-    with picture:
-        show_images(
-            [original[0], decoded[0]],
-            [f"#{index} · {name}", "decoded from its codes"],
-            alts=[f"test digit #{index}, a {name}", f"its reconstruction by {entry.label}"],
-        )
+    first, second, grid = st.columns([1, 1, 3], gap="small")
+    with first:
+        show_image(original[0], f"#{index} · {name}", alt=f"test digit #{index}, a {name}")
+    with second:
+        show_image(decoded[0], "decoded from its codes", alt=f"its reconstruction by {entry.label}")
     with grid:
         figure = codebook_figures.code_maps_figure(maps)
         show_chart(figure, name="code_map", model=entry.config, key=f"vq_map_{entry.key}")

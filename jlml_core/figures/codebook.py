@@ -59,6 +59,9 @@ def code_maps_figure(maps: np.ndarray, titles: Sequence[str] | None = None) -> g
             row=number // MAPS_PER_ROW + 1,
             col=number % MAPS_PER_ROW + 1,
         )
+    for number in range(count):  # square cells: each map's y axis keeps its x axis's scale
+        suffix = "" if number == 0 else str(number + 1)
+        figure.layout[f"yaxis{suffix}"].scaleanchor = f"x{suffix}"
     figure.update_yaxes(autorange="reversed", showticklabels=False, showgrid=False, zeroline=False)
     figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     figure.update_layout(**_LAYOUT, height=230 * rows if count > 1 else 360)

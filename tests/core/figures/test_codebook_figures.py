@@ -19,6 +19,7 @@ def test_code_maps_figure_draws_one_labelled_heatmap_per_map() -> None:
         assert (trace.zmin, trace.zmax) == (0.0, 1.0)
     assert [a.text for a in figure.layout.annotations] == [f"#{i}" for i in range(7)]
     assert figure.data[5].xaxis == "x6" and figure.layout.xaxis6.anchor == "y6"  # row 2
+    assert figure.layout.yaxis6.scaleanchor == "x6"  # square cells
 
 
 def test_index_hues_spread_neighbouring_indices() -> None:
