@@ -49,3 +49,15 @@ def test_code_maps_and_metrics_of_a_model() -> None:
     assert 1.0 <= metrics["codebook_perplexity"] <= metrics["codebook_used"]
     assert metrics["vq_bits_per_image"] == pytest.approx(49 * math.log2(8))
     assert codebook.is_vq(model) and not codebook.is_vq(torch.nn.Linear(1, 1))
+
+
+def test_a_vq_model_is_not_asked_for_prior_sample_metrics() -> None:
+    from pathlib import Path
+
+    from jlml_core.analysis import comparison
+    from jlml_core.store.checkpoints import Entry
+
+    config = TrainConfig(kind="vq", latent_dim=3, codebook_size=8)
+    metrics = {"test_bce": 60.0, "test_mse": 3.0, "active_units": 100, "knn_accuracy": 0.9}
+    assert comparison.missing_evaluation(Entry(Path(config.slug()), config, metrics)) == []
+    assert comparison.missing_evaluation(Entry(Path(config.slug()), config, {}))
