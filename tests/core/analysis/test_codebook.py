@@ -61,3 +61,17 @@ def test_a_vq_model_is_not_asked_for_prior_sample_metrics() -> None:
     metrics = {"test_bce": 60.0, "test_mse": 3.0, "active_units": 100, "knn_accuracy": 0.9}
     assert comparison.missing_evaluation(Entry(Path(config.slug()), config, metrics)) == []
     assert comparison.missing_evaluation(Entry(Path(config.slug()), config, {}))
+
+
+def test_evaluate_model_records_the_codebook_and_no_sample_metrics() -> None:
+    from jlml_core.analysis.evaluation import evaluate_model
+
+    config = TrainConfig(kind="vq", latent_dim=3, codebook_size=8, seed=2)
+    model = build_model(config).eval()
+    # "auto" loads the shipped digit classifier: a VQ-VAE still gets no prior-sample scores.
+    metrics = evaluate_model(model, config, subset=100, n_samples=50)
+    assert metrics["sample_fid"] is None and metrics["sample_confidence"] is None
+    assert metrics["test_neg_elbo"] is None and metrics["test_kl"] is None
+    images = load_split("mnist", "test").subset(100).images
+    assert metrics["codebook_perplexity"] == codebook.codebook_usage(model, images).perplexity
+    assert metrics["codebook_used"] + metrics["codebook_dead"] == metrics["codebook_size"] == 8
