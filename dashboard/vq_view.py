@@ -161,3 +161,26 @@ def codebook_inputs(values: dict, disabled: bool) -> None:
         disabled=disabled,
         help="Holds the encoder to its codes (van den Oord et al. use 0.25).",
     )
+
+
+def kind_phrase(entry: Entry) -> str | None:
+    """Home page: how a VQ-VAE is named in "A ... with a D-D code" (None for other kinds)."""
+    if not is_vq(entry):
+        return None
+    return f"VQ-VAE (a 7 × 7 grid of codes, each one of {entry.config.codebook_size} vectors)"
+
+
+def diagram_replaced(entry: Entry | None) -> bool:
+    """Home page: for a VQ-VAE, say in words what the layer diagram (drawn for a dense code)
+    would get wrong, and return True so the page draws none."""
+    if entry is None or not is_vq(entry):
+        return False
+    size, dim = entry.config.codebook_size, entry.config.latent_dim
+    st.info(
+        f"**The layers of {entry.label}:** two stride-2 convolutions (32 and 64 channels) and a "
+        f"1 × 1 convolution turn a 28 × 28 digit into a 7 × 7 grid of {dim}-D vectors; each is "
+        f"replaced by the nearest of {size} codebook vectors; a 1 × 1 convolution and two "
+        "transposed convolutions draw the digit back from that grid. (The layer diagram here "
+        "draws models with one code vector, so it is not drawn for this one.)"
+    )
+    return True

@@ -159,3 +159,10 @@ def test_train_page_refuses_a_vq_model_on_another_architecture(train_env: Path) 
     at = _train_page_with_vq()
     at.selectbox(key="train_arch").set_value("dense").run()
     assert "arch: a VQ-VAE needs a grid of codes" in texts(at.error)
+
+
+def test_home_names_the_vq_model_and_its_layers_in_words(vq_env: str) -> None:
+    at = open_page("home", vq_env)
+    assert not at.exception
+    assert "A VQ-VAE (a 7 × 7 grid of codes, each one of 16 vectors)" in texts(at.caption)
+    assert "replaced by the nearest of 16 codebook vectors" in texts(at.info)
