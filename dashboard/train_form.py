@@ -2,7 +2,9 @@
 family presets that fill several at once (issue #18's autoencoders a course teaches).
 
 Widget keys are ``train_<field>``; `config_form` returns TrainConfig keyword arguments, and
-the config's own validation names any field that does not fit with the others.
+the config's own validation names any field that does not fit with the others (so the
+widgets set no bounds of their own: a bad value gets the same one-line message as on the
+command line).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-from jlml_core.config import HELP, MAX_CODEBOOK_SIZE, MAX_LATENT_DIM, TrainConfig
+from jlml_core.config import HELP, MAX_LATENT_DIM, TrainConfig
 from jlml_core.data.datasets import DATASETS
 from jlml_core.nn import architectures
 from jlml_core.nn.losses import LOSS_LABELS
@@ -131,19 +133,18 @@ def config_form(disabled: bool) -> dict:
         denoising, remedies, structure, vq = st.columns(4, gap="medium")
         with denoising:
             st.markdown("**Denoising**")
-            number("noise_std", "Input noise σ", 0.05, min_value=0.0)
-            number("mask_fraction", "Masked pixels", 0.05, min_value=0.0, max_value=0.99)
+            number("noise_std", "Input noise σ", 0.05)
+            number("mask_fraction", "Masked pixels", 0.05)
         with remedies:
             st.markdown("**Posterior collapse (VAE)**")
-            number("kl_warmup_epochs", "KL warm-up epochs", 0.5, min_value=0.0)
-            number("free_bits", "Free bits (nats per dimension)", 0.1, min_value=0.0)
+            number("kl_warmup_epochs", "KL warm-up epochs", 0.5)
+            number("free_bits", "Free bits (nats per dimension)", 0.1)
         with structure:
             st.markdown("**Structure**")
             toggle("conditional", "Conditional (class label in)")
             toggle("linear", "Linear (no nonlinearity)")
         with vq:
             st.markdown("**VQ-VAE**")
-            number("codebook_size", "Codebook size K", 16, min_value=1,
-                   max_value=MAX_CODEBOOK_SIZE)  # fmt: skip
-            number("commitment_weight", "Commitment weight", 0.05, min_value=0.0)
+            number("codebook_size", "Codebook size K", 16)
+            number("commitment_weight", "Commitment weight", 0.05)
     return values

@@ -7,7 +7,7 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
-from dashboard import cache, links
+from dashboard import cache, links, vq_view
 from dashboard.charts import download_button
 from dashboard.images import show_wide_image
 from dashboard.settings import limits, public_error
@@ -70,6 +70,7 @@ st.markdown(
 )
 entry = require_entry()
 config = entry.config
+vq_view.stop_without_prior(entry)  # a VQ-VAE has no prior to sample
 try:
     model = cache.model_for(entry)
     test = cache.test_set(config.dataset)

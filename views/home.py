@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import cache, figure_cache
+from dashboard import cache, figure_cache, vq_view
 from dashboard.charts import show_chart
 from dashboard.settings import demo_mode, public_error
 from dashboard.sidebar import current_entry
@@ -109,6 +109,7 @@ def _offer_training() -> None:
 def _at_a_glance(entry: checkpoints.Entry) -> None:
     config = entry.config
     kind = "variational autoencoder" if config.is_variational else "plain autoencoder"
+    kind = vq_view.kind_phrase(entry) or kind
     images = f"{config.train_subset:,}" if config.train_subset else "all"
     epochs = f"{config.epochs} epoch{'s' if config.epochs != 1 else ''}"
     st.markdown(f"**{entry.label}**")
@@ -132,6 +133,8 @@ def _at_a_glance(entry: checkpoints.Entry) -> None:
 
 
 def _diagram(entry: checkpoints.Entry | None) -> None:
+    if vq_view.diagram_replaced(entry):  # a VQ-VAE: its layers in words
+        return
     config = entry.config if entry is not None else DEFAULT_CONFIG
     image_shape = DEFAULT_IMAGE_SHAPE
     if entry is not None:

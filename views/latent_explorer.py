@@ -8,7 +8,7 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
-from dashboard import cache, figure_cache, inputs, links
+from dashboard import cache, figure_cache, inputs, links, vq_view
 from dashboard.charts import download_button, show_chart
 from dashboard.images import show_image, show_images
 from dashboard.neighbours import show_nearest_test_digits
@@ -220,6 +220,7 @@ if (linked := links.linked_click(cache.projected_codes_for(entry))) is not None:
 with st.expander("How clicking works"):
     st.markdown(HOW_CLICKING_WORKS)
 explorer(entry, background_digits, posteriors)
+vq_view.show_digit_code_map(entry)  # VQ-VAE only: its grid of codebook indices
 labels = cache.test_set(entry.config.dataset).labels.numpy()
 download_button(
     "Download the latent codes (CSV)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from dashboard import cache, inputs, links
+from dashboard import cache, inputs, links, vq_view
 from dashboard.images import show_image
 from dashboard.linear_view import show_linear_vs_pca
 from dashboard.server import heavy_compute
@@ -215,6 +215,7 @@ elif indices is not None:
     )
     classes = [names[int(test.labels[i])] for i in indices]
     _model_rows(entry, model, originals, images, cb_output, error_kind, classes)
+    vq_view.show_code_maps(entry, images, [f"#{i}" for i in indices])  # VQ-VAE only
     show_code("reconstructions", entry.key, rows=[int(i) for i in indices])
     if second is not None and (second_model := _load(second)) is not None:
         st.divider()

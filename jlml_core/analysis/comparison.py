@@ -107,6 +107,7 @@ def missing_evaluation(entry: Entry) -> list[str]:
         for key in EVALUATION_METRICS
         if (entry.config.is_variational or key not in _VARIATIONAL_ONLY)
         and (entry.config.dataset == "mnist" or key not in _MNIST_ONLY)
+        and (entry.config.kind != "vq" or key not in _MNIST_ONLY)  # VQ-VAE: no prior to sample
     ]
     return [key for key in wanted if _number(entry.metrics.get(key)) is None]
 

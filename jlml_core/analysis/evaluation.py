@@ -18,7 +18,7 @@ from typing import Any, Literal, NamedTuple
 import torch
 
 from jlml_core.analysis import classifier as digit_classifier
-from jlml_core.analysis import metrics
+from jlml_core.analysis import codebook, metrics
 from jlml_core.analysis.classifier import ClassifierError, DigitClassifier, ProgressCallback
 from jlml_core.config import TrainConfig
 from jlml_core.data.batches import prepare_batch, uses_channels_last
@@ -268,12 +268,17 @@ def evaluate_model(
     report(0.75, "sample quality")
     fid = confidence = None
     network = _resolve_classifier(classifier, config.dataset)
-    if network is not None:
+    # A VQ-VAE has no prior to sample without a learned one (issue #18): no sample metrics.
+    if network is not None and not codebook.is_vq(model):
         fid, confidence = sample_quality(model, test, network, n_samples, seed)
 
     report(1.0, "done")
     distances = metrics.distance_from_origin_by_class(codes.mu, test.labels.numpy())
+    # --- VQ-VAE (issue #18, family 4): its codebook's use on the test set --------------------
+    vq = codebook.codebook_metrics(model, test.images) if codebook.is_vq(model) else {}
+    # --- end VQ-VAE -------------------------------------------------------------------------
     return {
+        **vq,
         "test_bce": bce,
         "test_mse": mse,
         "test_kl": terms.kl if variational else None,

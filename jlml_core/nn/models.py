@@ -14,6 +14,7 @@ from torch import nn
 
 from jlml_core.config import TrainConfig
 from jlml_core.nn.architectures import ImageShape, Reshape, get_architecture
+from jlml_core.nn.vq import VQVAE, build_vq_model
 
 DEFAULT_IMAGE_SHAPE: ImageShape = (1, 28, 28)
 
@@ -117,7 +118,9 @@ def _linear_pair(image_shape: ImageShape, latent_dim: int) -> tuple[nn.Module, n
     return nn.Flatten(), decoder, pixels
 
 
-def build_model(config: TrainConfig, image_shape: ImageShape = DEFAULT_IMAGE_SHAPE) -> Autoencoder:
+def build_model(
+    config: TrainConfig, image_shape: ImageShape = DEFAULT_IMAGE_SHAPE
+) -> Autoencoder | VQVAE:
     """Build the (untrained) model a config names, weights seeded by `config.seed`.
 
     Args:
@@ -125,13 +128,23 @@ def build_model(config: TrainConfig, image_shape: ImageShape = DEFAULT_IMAGE_SHA
         image_shape: (channels, height, width) of the dataset's images.
 
     Returns:
-        An `Autoencoder` in training mode on the CPU.
+        An `Autoencoder` (a `VQVAE` for kind "vq") in training mode on the CPU.
     """
-    if config.conditional or config.kind == "vq":
+    if config.conditional:
         # Until their models exist, refusing beats training a plain model under their name.
         raise NotImplementedError(
             f"kind={config.kind!r}, conditional={config.conditional}: not built yet."
         )
+    # --- VQ-VAE (issue #18, family 4): its own module, the same interface -----------------
+    if config.kind == "vq":
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            model = build_vq_model(tuple(image_shape), config.latent_dim, config.codebook_size)
+            if config.init == "glorot":
+                torch.manual_seed(config.seed)
+                glorot_init_(model)
+        return model
+    # --- end VQ-VAE ---------------------------------------------------------------------
     architecture = get_architecture(config.arch)
     hidden_dim = config.hidden_dim or architecture.default_hidden_dim
     # Seeding here, not globally, makes the initial weights a pure function of the config.

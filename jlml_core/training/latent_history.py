@@ -17,6 +17,7 @@ import torch
 
 from jlml_core.data.datasets import ImageDataset
 from jlml_core.nn.models import ModelOutput
+from jlml_core.nn.vq import VQVAE
 
 RECORDED_DIGITS = 2000
 # Stored as float16 in the checkpoint entry; the recording keeps to about this many bytes.
@@ -150,6 +151,8 @@ def take_snapshot(
             x = prepare_batch(digits.images[start : start + batch_size], device, channels_last)
             mu, logvar = model.encode(x)
             output = ModelOutput(model.decode(mu), mu, logvar, mu)
+            if isinstance(model, VQVAE):  # its loss needs the VQ terms only its forward gives
+                output = model(x)
             loss_sum += float(loss_of(output, x)) * len(x)
             mus.append(mu.float().cpu())
             if logvar is not None:

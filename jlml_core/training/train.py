@@ -97,7 +97,10 @@ def to_fp32(output: ModelOutput) -> ModelOutput:
 
     fp32 tensors are returned as they are: the fp32 path is unchanged.
     """
-    return ModelOutput(*(t if t is None else t.float() for t in output))
+    # type(output): a VQ-VAE's `VQOutput` has more fields; its int64 indices stay integers.
+    return type(output)(
+        *(t if t is None or not t.is_floating_point() else t.float() for t in output)
+    )
 
 
 def kl_scale(config: TrainConfig, epochs_done: float) -> float:
@@ -152,6 +155,12 @@ def compute_loss(
         kl = kl / output.mu.shape[1]
         objective_kl = objective_kl / output.mu.shape[1]
     total = config.reconstruction_weight * reconstruction + config.kl_weight * objective_kl
+    # --- VQ-VAE (issue #18, family 4): van den Oord et al. (2017), eq. 3, with the EMA
+    # codebook (its appendix A.1), so only the commitment term reaches the objective.
+    if config.kind == "vq":
+        grid_size = output.mu.shape[1] if config.loss_reduction == "mean" else 1
+        total = total + config.commitment_weight * output.commitment_loss / grid_size
+    # --- end VQ-VAE -------------------------------------------------------------------------
     return LossTerms(total, reconstruction, kl)
 
 
@@ -345,7 +354,7 @@ def fit(
     recorded = None
     if record_latents:
         count = latent_history.recorded_digit_count(
-            config.latent_dim, config.epochs, config.is_variational, len(test)
+            model.latent_dim, config.epochs, config.is_variational, len(test)
         )
         recorded = test.subset(count)
 

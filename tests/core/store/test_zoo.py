@@ -154,6 +154,9 @@ def test_shipped_test_codes_are_fresh_and_equal_the_models_own(name: str) -> Non
     folder = zoo_dir() / MANIFEST[name]["folder"]
     images = load_split(config.dataset, "test").images
     shipped = read_encoded_test_set(folder, images_digest(images))
+    if config.kind == "vq":  # issue #18: a VQ-VAE's 784-number codes ship not; pages encode
+        assert shipped is None
+        return
     assert shipped is not None, f"{name}: no fresh codes; run python -m jlml_core zoo --codes"
     assert shipped.mu.shape == (len(images), config.latent_dim)
     model = load_model(folder)
