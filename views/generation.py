@@ -13,6 +13,7 @@ from dashboard.images import show_wide_image
 from dashboard.settings import limits, public_error
 from dashboard.sidebar import require_entry
 from dashboard.snippets import show_code
+from dashboard.traversal_view import show_traversals
 from jlml_core.data.datasets import DataError
 from jlml_core.figures.exports import file_name
 from jlml_core.figures.images import png_bytes
@@ -104,12 +105,13 @@ def _label(index: int) -> str:
     return f"#{index} (a {names[int(test.labels[index])]})"
 
 
-prior_tab, path_tab, rectangle_tab, plane_tab = st.tabs(
+prior_tab, path_tab, rectangle_tab, plane_tab, traversal_tab = st.tabs(
     [
         "Samples from the prior",
         "Interpolation",
         "Grid over the latent plane",
         "Plane through three digits",
+        "Latent traversals",
     ],
     key="gen_tab",
     bind=links.BIND,
@@ -261,3 +263,6 @@ with plane_tab:
             "(bottom left)",
             download="plane_mosaic",
         )
+
+with traversal_tab:
+    show_traversals(entry, output)
