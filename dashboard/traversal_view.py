@@ -82,7 +82,7 @@ def _show_beta_pair() -> None:
     if pair is None:
         st.caption(f"The zoo's β pair ({', '.join(BETA_PAIR)}) is not among the listed models.")
         return
-    measured = {entry.label: dimensions_for(entry) for entry in pair}
+    measured = {f"β = {e.config.kl_weight:g}": dimensions_for(e) for e in pair}
     show_chart(
         traversal_figures.kl_bars_figure(measured),
         name="kl_per_dimension_beta_pair",
@@ -91,6 +91,7 @@ def _show_beta_pair() -> None:
     )
     st.caption(
         "A larger β prices every nat of KL four times higher: dimensions that carried little "
-        "switch off (grey: their posterior mean no longer varies with the digit), and the "
-        "ones left carry the broad features. Pick either model in the sidebar to traverse it."
+        "fall towards 0 nats (grey once their posterior mean no longer varies with the digit: "
+        "inactive), and the few left carry the broad features. Pick either model in the "
+        "sidebar to traverse it."
     )
