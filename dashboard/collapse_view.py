@@ -53,28 +53,29 @@ def show_collapse(entries: list[Entry]) -> None:
 
 def _show_remedy_pair(entry: Entry) -> None:
     pair = zoo_entries(REMEDY_PAIR)
-    shown = {entry.label: dimensions_for(entry)}
-    if pair is not None:
-        shown = {e.label: dimensions_for(e) for e in pair} | shown
+    # Panels by zoo name: the pair's labels are the same but for free bits, which they omit.
+    named = dict(zip(REMEDY_PAIR, pair, strict=True)) if pair is not None else {}
+    shown = {name: dimensions_for(member) for name, member in named.items()}
+    if entry.key not in {member.key for member in named.values()}:
+        shown[entry.label] = dimensions_for(entry)
     show_chart(
         traversal_figures.kl_bars_figure(shown),
         name="kl_per_dimension_remedy",
         key="zoo_collapse_bars",
-        alt="Bar charts of the KL of each latent dimension: beta 4, beta 4 with free bits, "
-        f"and {entry.label}",
+        alt="Bar charts of the KL of each latent dimension: " + ", ".join(shown),
     )
-    if pair is not None:
+    if named:
         rows = []
-        for member in pair:
-            metrics = member.metrics
+        for name, member in named.items():
+            metrics, dims = member.metrics, dimensions_for(member)
             rows.append(
                 {
-                    "model": member.label,
+                    "model": name,
                     "free bits (nats/dim)": member.config.free_bits,
-                    "active units": dimensions_for(member).active_units,
+                    "active units": dims.active_units,
                     "KL (nats)": metrics.get("test_kl"),
                     "−ELBO (nats)": metrics.get("test_neg_elbo"),
-                    "I(x; z) (nats)": dimensions_for(member).mutual_information,
+                    "I(x; z) (nats)": dims.mutual_information,
                 }
             )
         st.dataframe(rows, hide_index=True)
