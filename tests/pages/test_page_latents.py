@@ -109,3 +109,28 @@ def test_the_shipped_beta_pair_sits_side_by_side(monkeypatch: pytest.MonkeyPatch
     # beta = 4 prices KL four times higher: more dimensions fall to (nearly) nothing.
     nearly_off = [sum(kl < 0.25 for kl in _values(bars["y"])) for bars in pair["data"]]
     assert nearly_off[1] > nearly_off[0]
+
+
+def _live_collapse_script() -> None:
+    from dashboard.collapse_view import with_collapse_chart
+    from jlml_core.config import TrainConfig
+    from jlml_core.training.train import fit
+
+    config = TrainConfig(arch="dense", latent_dim=3, hidden_dim=32, epochs=2, train_subset=500)
+    fit(config, on_progress=with_collapse_chart(lambda progress: None, config))
+
+
+def test_the_train_page_redraws_the_collapse_numbers_after_each_epoch(app_env: Path) -> None:
+    at = AppTest.from_function(_live_collapse_script, default_timeout=120).run()
+    assert not at.exception
+    (chart,) = at.get("plotly_chart")  # one placeholder, redrawn after every epoch
+    assert chart.proto.id.endswith("train_collapse_2")
+    spec = json.loads(chart.proto.spec)
+    assert [trace["name"] for trace in spec["data"]] == [
+        "z1",
+        "z2",
+        "z3",
+        "active units",
+        "I(x; z)",
+    ]
+    assert _values(spec["data"][3]["x"]) == [1.0, 2.0]
