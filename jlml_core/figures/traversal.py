@@ -65,7 +65,7 @@ def traversal_figure(
     )
     figure.update_xaxes(
         tickvals=column_centres,
-        ticktext=[f"{v:+.1f}" for v in values],
+        ticktext=[f"{v:+g}" for v in values],
         title_text="value of the row's dimension (prior units)",
         side="bottom",
         showgrid=False,

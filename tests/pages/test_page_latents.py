@@ -40,7 +40,7 @@ def test_traversal_grid_of_a_vae_follows_the_chosen_digit(app_env: Path) -> None
     assert len(rows) == 4 and all(" nats" in row for row in rows)
     kls = [float(row.split("· ")[1].split(" ")[0]) for row in rows]
     assert kls == sorted(kls, reverse=True)  # largest KL first
-    assert grid["layout"]["xaxis"]["ticktext"][0] == "-3.0"
+    assert grid["layout"]["xaxis"]["ticktext"][0] == "-3"
     assert "dimensions are active" in _text(at.caption)
     bars = _chart(at, "gen_kl_bars")
     assert len(bars["data"]) == 1 and len(bars["data"][0]["x"]) == 4

@@ -27,7 +27,7 @@ def test_traversal_figure_lays_out_rows_and_columns() -> None:
         "z1 · 0.00 nats",
         "z3 · 2.00 nats",
     ]
-    assert list(figure.layout.xaxis.ticktext) == ["-3.0", "-1.5", "+0.0", "+1.5", "+3.0"]
+    assert list(figure.layout.xaxis.ticktext) == ["-3", "-1.5", "+0", "+1.5", "+3"]
 
 
 def test_kl_bars_sort_largest_first_and_grey_out_inactive_dimensions() -> None:
