@@ -9,18 +9,19 @@ import streamlit as st
 
 from dashboard import cache, links, vq_view
 from dashboard.charts import download_button
+from dashboard.generation_links import clamp_links, default_value, random_pair
 from dashboard.images import show_wide_image
 from dashboard.settings import limits, public_error
 from dashboard.sidebar import require_entry
 from dashboard.snippets import show_code
+from dashboard.traversal_view import show_traversals
 from jlml_core.data.datasets import DataError
 from jlml_core.figures.exports import file_name
 from jlml_core.figures.images import png_bytes
 from jlml_core.inference import latent
 from jlml_core.store.checkpoints import CheckpointError
 
-# Pictures are enlarged by whole multiples (crisp pixels) to at least this many px; the browser
-# then fits them to their column.
+# Pictures are enlarged by whole multiples (crisp) to at least this many px; the browser fits them.
 MOSAIC_WIDTH = 720
 STRIP_WIDTH = 1000
 AE_WARNING = (
@@ -52,16 +53,6 @@ def _download_png(image: np.ndarray, scale: int, what: str) -> None:
     )
 
 
-def _default(key: str, value: int) -> None:
-    """Seed a widget's value once, so callbacks (random pair) may change it later."""
-    st.session_state.setdefault(key, value)
-
-
-def _random_pair(size: int) -> None:
-    first, second = np.random.default_rng().choice(size, 2, replace=False)
-    st.session_state["gen_start"], st.session_state["gen_end"] = int(first), int(second)
-
-
 st.title("Generation")
 st.markdown(
     "A decoder turns *any* code into an image, not only the codes of real digits. Here you "
@@ -88,16 +79,8 @@ if config.loss == "cb":
         help="A continuous-Bernoulli decoder's λ is not its expected pixel value; the CB mean is.",
         bind=links.BIND,
     )
-size, names = len(test), test.class_names
-bounds = limits()
-for key, low, high in (
-    ("gen_grid", 2, bounds.prior_grid), ("gen_seed", 0, 2**31 - 1), ("gen_temperature", 0.0, 2.0),
-    ("gen_start", 0, size - 1), ("gen_end", 0, size - 1), ("gen_a", 0, size - 1),
-    ("gen_b", 0, size - 1), ("gen_c", 0, size - 1), ("gen_steps", 3, bounds.interpolation_steps),
-    ("gen_plane_grid", 5, bounds.plane_grid), ("gen_mosaic_grid", 3, bounds.mosaic_grid),
-    ("gen_margin", 0.0, 0.5),
-):  # fmt: skip
-    links.clamp_param(key, low, high)  # a link's number, clamped into its widget's range
+size, names, bounds = len(test), test.class_names, limits()
+clamp_links(size, bounds)  # a link's numbers, clamped into their widgets' ranges
 codes = cache.encodings_for(entry).mu  # (N, D) posterior means of the test set
 
 
@@ -105,12 +88,13 @@ def _label(index: int) -> str:
     return f"#{index} (a {names[int(test.labels[index])]})"
 
 
-prior_tab, path_tab, rectangle_tab, plane_tab = st.tabs(
+prior_tab, path_tab, rectangle_tab, plane_tab, traversal_tab = st.tabs(
     [
         "Samples from the prior",
         "Interpolation",
         "Grid over the latent plane",
         "Plane through three digits",
+        "Latent traversals",
     ],
     key="gen_tab",
     bind=links.BIND,
@@ -152,8 +136,8 @@ with prior_tab:
                   temperature=float(temperature), columns=n)  # fmt: skip
 
 with path_tab:
-    _default("gen_start", 0)
-    _default("gen_end", 1)
+    default_value("gen_start", 0)
+    default_value("gen_end", 1)
     first, last, steps_column, method_column = st.columns([1, 1, 2, 2])
     start = first.number_input("From test digit", 0, size - 1, key="gen_start", bind=links.BIND)
     end = last.number_input("To test digit", 0, size - 1, key="gen_end", bind=links.BIND)
@@ -163,7 +147,7 @@ with path_tab:
     method = method_column.radio(
         "Path", ["linear", "spherical"], horizontal=True, key="gen_method", bind=links.BIND
     )
-    first.button("Random pair", on_click=_random_pair, args=(size,), icon="🎲")
+    first.button("Random pair", on_click=random_pair, args=(size,), icon="🎲")
     path = latent.interpolate(codes[start], codes[end], steps, method)  # (steps, D)
     decoded = cache.decoded_for(entry, path, output)
     ends = test.images[[start, end]].numpy().astype(np.float32) / 255.0  # (2, H, W)
@@ -230,7 +214,7 @@ with rectangle_tab:
 
 with plane_tab:
     for key, value in (("gen_a", 0), ("gen_b", 1), ("gen_c", 2)):
-        _default(key, value)
+        default_value(key, value)
     controls, picture = st.columns([1, 2], gap="large")
     with controls:
         a_column, b_column, c_column = st.columns(3)
@@ -262,3 +246,6 @@ with plane_tab:
             "(bottom left)",
             download="plane_mosaic",
         )
+
+with traversal_tab:
+    show_traversals(entry, output)

@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import cache, links
 from dashboard.charts import show_chart
+from dashboard.collapse_view import show_collapse
 from dashboard.images import show_image
 from dashboard.settings import limits, public_error
 from dashboard.sidebar import current_entry
@@ -198,6 +199,7 @@ if not entries:
 
 _metrics_section(entries)
 show_replay(entries)
+show_collapse(entries)
 
 st.header("Latent spaces side by side")
 chosen, sweep = _choose(entries)

@@ -17,6 +17,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from dashboard import cache
 from dashboard.charts import show_chart
+from dashboard.collapse_view import with_collapse_chart
 from dashboard.live_training import LiveTraining
 from dashboard.settings import demo_mode
 from dashboard.sidebar import ANY
@@ -104,7 +105,7 @@ def _train(config: TrainConfig, label: str, controls: DeltaGenerator, speed: Thr
     test = cache.test_set(config.dataset)
     live = LiveTraining(config, label, speed, test.labels.numpy(), test.class_names)
     try:
-        model_cache.get_or_train(config, on_progress=live)
+        model_cache.get_or_train(config, on_progress=with_collapse_chart(live, config))
     except (checkpoints.CheckpointError, DataError, OSError, RuntimeError, ValueError) as error:
         st.session_state[RESULT] = {"status": "failed", "label": label, "error": str(error)}
     else:

@@ -89,6 +89,23 @@ ZOO: dict[str, TrainConfig] = {
         for k in (2, 16)
     },
     # --- end of family 5 ---
+    # --- issue #18, families 2 and 7 (h-latents): beta-VAE and posterior collapse ---
+    # beta = 1 and beta = 4 at the same 10-D code, so the KL bars show dimensions switching
+    # off; and beta = 4 with free bits (0.5 nats per dimension cost nothing), the remedy beside
+    # the beta = 4 model it differs from in that one field. 2 epochs, as the sweep: what the
+    # shared machine that trained them could afford (docs/families/latents.md).
+    **{
+        f"vae-cnn-z10-h64-beta{beta}{suffix}": _cnn(
+            latent_dim=10,
+            hidden_dim=64,
+            epochs=_SWEEP_EPOCHS,
+            init="glorot",
+            kl_weight=float(beta),
+            **extra,
+        )
+        for beta, suffix, extra in ((1, "", {}), (4, "", {}), (4, "-fb05", {"free_bits": 0.5}))
+    },
+    # --- end of h-latents block ---
 }
 DEFAULT_MODEL = "vae-cnn-z2"
 

@@ -16,13 +16,19 @@ from typing import Any, NamedTuple
 class EvalResult(NamedTuple):
     """Test-set means per image, in nats (sums over pixels and latent dimensions).
 
-    `neg_elbo` is the negative ELBO under the model's own likelihood (None for an AE).
+    `neg_elbo` is the negative ELBO under the model's own likelihood (None for an AE). For a
+    VAE the posterior-collapse numbers too (None for an AE): `kl_per_dim`, the test-mean KL of
+    each latent dimension; `active_units` (Burda et al. 2016); `mutual_information`, the
+    aggregate-posterior estimate of I(x; z) in nats (`nn.latent_stats`).
     """
 
     reconstruction: float
     kl: float
     neg_elbo: float | None
     loss: float
+    kl_per_dim: tuple[float, ...] | None = None
+    active_units: int | None = None
+    mutual_information: float | None = None
 
 
 def record_epochs(
@@ -76,7 +82,7 @@ def epoch_record(
     test: EvalResult,
     images_per_second: float,
     seconds: float,
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """One epoch's history record.
 
     Args:
@@ -89,9 +95,12 @@ def epoch_record(
 
     Returns:
         ``epoch``, the ``train_*`` terms, ``test_loss``, ``test_reconstruction``, ``test_kl``,
-        ``images_per_second``, ``seconds`` and, for a VAE, ``test_neg_elbo``, in that order.
+        ``images_per_second``, ``seconds`` and, for a VAE, ``test_neg_elbo``, in that order;
+        then, when evaluated, ``test_kl_per_dim`` (a list), ``test_active_units`` and
+        ``test_mutual_information``. Records written before these existed lack them: readers
+        treat a missing key as "not recorded".
     """
-    record: dict[str, float] = {"epoch": epoch, **train_terms}
+    record: dict[str, Any] = {"epoch": epoch, **train_terms}
     record |= {
         "test_loss": test.loss,
         "test_reconstruction": test.reconstruction,
@@ -101,4 +110,10 @@ def epoch_record(
     }
     if test.neg_elbo is not None:
         record["test_neg_elbo"] = test.neg_elbo
+    if test.kl_per_dim is not None:
+        record["test_kl_per_dim"] = list(test.kl_per_dim)
+    if test.active_units is not None:
+        record["test_active_units"] = test.active_units
+    if test.mutual_information is not None:
+        record["test_mutual_information"] = test.mutual_information
     return record

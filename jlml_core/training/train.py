@@ -22,7 +22,7 @@ from jlml_core.config import WARMUP_SHARE, TrainConfig
 from jlml_core.data.batches import prepare_batch, uses_channels_last
 from jlml_core.data.corruption import corrupt
 from jlml_core.data.datasets import ImageDataset, load_split
-from jlml_core.nn import losses
+from jlml_core.nn import latent_stats, losses
 from jlml_core.nn.models import Autoencoder, ModelOutput, build_model
 from jlml_core.runtime import memory, precision
 from jlml_core.runtime.device import pick_device
@@ -239,11 +239,12 @@ def evaluate(
     batch_size: int = 1000,
     seed: int = 0,
 ) -> EvalResult:
-    """Test-set loss terms per image, in nats.
+    """Test-set loss terms per image, in nats, and for a VAE the posterior-collapse numbers.
 
     `reconstruction` and `loss` decode the posterior mean (the reconstruction a user sees);
     `neg_elbo` decodes one z ~ q(z|x) per image, an unbiased estimate of the negative ELBO
-    (decoding the mean instead would not be a bound on -log p(x)).
+    (decoding the mean instead would not be a bound on -log p(x)); the same samples give
+    I(x; z) beside the KL per dimension and active units (`latent_stats.collapse_numbers`).
 
     Args:
         model: the trained model (switched to eval mode here).
@@ -261,6 +262,7 @@ def evaluate(
     generator = torch.Generator().manual_seed(seed)
     noise = torch.randn((len(dataset), model.latent_dim), generator=generator)  # (N, D)
     sums = torch.zeros(4, dtype=torch.float64)
+    posteriors: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []  # (mu, logvar, z)
     for start in range(0, len(dataset), batch_size):
         x = prepare_batch(dataset.images[start : start + batch_size], device, channels_last)
         at_mean = model(x)  # eval mode: decodes the posterior mean
@@ -270,12 +272,19 @@ def evaluate(
         logits = at_mean.logits
         if logvar is not None:
             eps = noise[start : start + len(x)].to(device=device, dtype=mu.dtype)
-            logits = model.decode(mu + torch.exp(0.5 * logvar) * eps)
+            z = mu + torch.exp(0.5 * logvar) * eps  # (B, D)
+            logits = model.decode(z)
+            posteriors.append((mu.float().cpu(), logvar.float().cpu(), z.float().cpu()))
         nll = -losses.log_likelihood(config.loss, logits, x).mean()
         values = torch.stack([terms.reconstruction, terms.kl, nll + terms.kl, loss])
         sums += values.double().cpu() * len(x)
     reconstruction, kl, neg_elbo, loss = (sums / len(dataset)).tolist()
-    return EvalResult(reconstruction, kl, neg_elbo if model.variational else None, loss)
+    if not posteriors:
+        return EvalResult(reconstruction, kl, None, loss)
+    mu, logvar, z = (torch.cat(parts) for parts in zip(*posteriors, strict=True))  # (N, D) each
+    return EvalResult(
+        reconstruction, kl, neg_elbo, loss, **latent_stats.collapse_numbers(mu, logvar, z)
+    )
 
 
 def make_optimizer(model: Autoencoder, config: TrainConfig) -> torch.optim.Adam:
