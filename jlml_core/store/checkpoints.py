@@ -76,6 +76,8 @@ class Entry:
             text += f" · h={c.hidden_dim}"
         if c.init != "pytorch":
             text += f" · {c.init} init"
+        if c.noise_std or c.mask_fraction:  # denoising (#18): else it reads as its plain twin
+            text += f" · denoising σ={c.noise_std:g}, mask={c.mask_fraction:g}"
         # Two models alike in all of the above (the zoo has some) differ in training length.
         return f"{text} · {c.epochs} ep"
 
