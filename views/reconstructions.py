@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard import cache, inputs, links
+from dashboard.denoising_view import show_denoising
 from dashboard.images import show_image
 from dashboard.server import heavy_compute
 from dashboard.settings import limits, public_error
@@ -218,3 +219,4 @@ elif indices is not None:
     if second is not None and (second_model := _load(second)) is not None:
         st.divider()
         _model_rows(second, second_model, originals, images, cb_output, error_kind, classes)
+    show_denoising(entry, model, test, indices, cb_output)  # noisy input | output | clean
