@@ -74,10 +74,12 @@ def _compared_entries(entry: Entry) -> dict[str, Entry]:
     """This model and the zoo's denoising pair (those present, same dataset), by line name."""
     keys = zoo_keys()
     listed = {e.key: e for e in cache.list_entries() if e.config.dataset == entry.config.dataset}
-    shown = {zoo_name(entry.key) or f"this model ({entry.label})": entry}
+    own = zoo_name(entry.key)
+    # The pair in its own order whichever member is shown, so each keeps its colour.
+    shown = {} if own in ZOO_PAIR else {own or f"this model ({entry.label})": entry}
     for name in ZOO_PAIR:
-        other = listed.get(keys.get(name, ""))
-        if other is not None and other.key != entry.key:
+        other = entry if name == own else listed.get(keys.get(name, ""))
+        if other is not None:
             shown[name] = other
     return shown
 

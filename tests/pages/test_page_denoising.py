@@ -94,12 +94,8 @@ def test_the_curve_shows_the_denoising_pair_and_the_noisy_input(pair_env: Path) 
     at = _noisy_on(PLAIN.key())
     figure = _chart(at)
     names = [trace["name"] for trace in figure["data"]]
-    # This model is the pair's plain member: named once, then its twin, then the input.
-    assert names == [
-        denoising_view.ZOO_PAIR[1],
-        denoising_view.ZOO_PAIR[0],
-        "noisy input (no model)",
-    ]
+    # This model is the pair's plain member: the pair in its order (its colours), then the input.
+    assert names == [*denoising_view.ZOO_PAIR, "noisy input (no model)"]
     assert figure["data"][0]["x"] == pytest.approx([0.1 * i for i in range(11)])
     assert figure["data"][2]["y"][0] is None  # the clean input: infinite PSNR, a gap
     assert any("trained alike but for σ = 0.5" in c.value for c in at.caption)
