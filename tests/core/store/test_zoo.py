@@ -107,8 +107,9 @@ def test_checkpoints_folder_is_small_enough_to_ship() -> None:
     files = [p for p in folder.rglob("*") if p.is_file()]
     codes = sum(p.stat().st_size for p in files if p.name == TEST_CODES_FILE)
     rest = sum(p.stat().st_size for p in files) - codes
-    assert rest < 30 * 2**20, f"checkpoints/ holds {rest / 2**20:.1f} MB; the budget is 30 MB"
-    assert codes < 6 * 2**20, f"the test codes take {codes / 2**20:.1f} MB; the budget is 6 MB"
+    # Issue #18 (the course's families, each shipping a model or two): 45 MB in all.
+    total = (rest + codes) / 2**20
+    assert total < 45, f"checkpoints/ holds {total:.1f} MB with the test codes; the budget is 45 MB"
 
 
 HISTORIES = sorted(
