@@ -71,7 +71,7 @@ def psnr_curve_figure(
     if marker is not None:
         figure.add_vline(x=float(marker), line=dict(color="#444444", width=1, dash="dash"))
     figure.update_layout(
-        title="Output against the clean digit: PSNR by noise level (higher is better)",
+        title=f"Output against the clean digit: PSNR by {level_label} (higher is better)",
         xaxis_title=level_label,
         yaxis_title="PSNR (dB)",
         height=height,

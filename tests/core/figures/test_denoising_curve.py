@@ -27,6 +27,7 @@ def test_one_line_per_model_then_the_noisy_input() -> None:
     assert figure.layout.shapes[0].x0 == 0.5  # the slider's level
     assert figure.layout.xaxis.title.text == "noise σ"
     assert figure.layout.yaxis.title.text == "PSNR (dB)"
+    assert "PSNR by noise σ" in figure.layout.title.text
 
 
 def test_without_input_or_marker_only_the_models() -> None:
