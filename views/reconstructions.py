@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard import cache, inputs, links, vq_view
+from dashboard.denoising_view import show_denoising
 from dashboard.images import show_image
 from dashboard.linear_view import show_linear_vs_pca
 from dashboard.server import heavy_compute
@@ -221,3 +222,4 @@ elif indices is not None:
         st.divider()
         _model_rows(second, second_model, originals, images, cb_output, error_kind, classes)
     show_linear_vs_pca(entry, images, classes)
+    show_denoising(entry, model, test, indices, cb_output)  # noisy input | output | clean

@@ -63,6 +63,12 @@ ZOO: dict[str, TrainConfig] = {
     # 5 epochs (what a shared machine allowed): test BCE 57.1 nats, every code used.
     "vq-cnn": _cnn(kind="vq", latent_dim=16, codebook_size=128, epochs=5),
     # --- end VQ-VAE -------------------------------------------------------------------------
+    # Denoising (issue #18, family 1): vae-cnn-z16-h64-bce's recipe, identical but for
+    # Gaussian noise of std 0.5 on every training input (scored against the clean image);
+    # that model is the plain one it is compared with (docs/families/denoising.md).
+    "vae-cnn-z16-h64-denoise": _cnn(
+        latent_dim=16, hidden_dim=64, epochs=10, init="glorot", noise_std=0.5
+    ),
     "vae-deep-z2": TrainConfig(arch="cnn_deep", epochs=5, **_RECIPE),
     "fashion-vae-cnn-z2": _cnn(dataset="fashion-mnist"),
     # The original project's sweep: per-pixel mean BCE x weight against per-dimension mean KL.
