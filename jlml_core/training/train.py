@@ -170,8 +170,11 @@ def train_one_epoch(
     on_snapshot: Callable[[int, list[float]], None] | None = None,
     shard: tuple[int, int] = (0, 1),
     noise_generator: torch.Generator | None = None,
+    labels: torch.Tensor | None = None,
 ) -> dict[str, float]:
     """One shuffled pass over `images` (N, H, W) uint8; returns mean loss terms.
+
+    A conditional model (`config.conditional`) needs `labels` (N,) int, the images' classes.
 
     `on_snapshot(step, running_means)` is called after each step in `snapshot_steps` (it must
     leave the weights and the random stream alone; `latent_history.take_snapshot` does).
@@ -183,6 +186,8 @@ def train_one_epoch(
     Raises:
         TrainingCancelled: if `on_progress` returned False.
     """
+    if config.conditional and labels is None:
+        raise ValueError("A conditional model trains on labelled images: pass labels=.")
     device = next(model.parameters()).device
     channels_last = uses_channels_last(model)
     compute = precision.resolve_precision(config.precision, device)
@@ -199,8 +204,12 @@ def train_one_epoch(
         noise = noise_generator if noise_generator is not None else generator
         # Denoising: the model sees a corrupted input and is scored against the clean x.
         seen_input = corrupt(x, config.noise_std, config.mask_fraction, noise)
+        sampler = noise if device.type == "cpu" else None
         with precision.autocast(compute, device):
-            output = model(seen_input, noise if device.type == "cpu" else None)
+            if config.conditional:
+                output = model(seen_input, sampler, labels=labels[index].to(device))
+            else:
+                output = model(seen_input, sampler)
         epochs_done = epoch - 1 + (step - 1) / steps
         terms = compute_loss(to_fp32(output), x, config, epochs_done=epochs_done)
         optimizer.zero_grad(set_to_none=True)
@@ -254,14 +263,19 @@ def evaluate(
     sums = torch.zeros(4, dtype=torch.float64)
     for start in range(0, len(dataset), batch_size):
         x = prepare_batch(dataset.images[start : start + batch_size], device, channels_last)
-        at_mean = model(x)  # eval mode: decodes the posterior mean
+        # A conditional model is scored given each image's own label.
+        y = dataset.labels[start : start + batch_size].to(device) if config.conditional else None
+        # eval mode: decodes the posterior mean (labels passed only to a conditional model, so
+        # other model classes keep their own forward signature)
+        at_mean = model(x) if y is None else model(x, labels=y)
         mu, logvar = at_mean.mu, at_mean.logvar
         terms = compute_loss(at_mean, x, summed_config)
         loss = compute_loss(at_mean, x, config).total
         logits = at_mean.logits
         if logvar is not None:
             eps = noise[start : start + len(x)].to(device=device, dtype=mu.dtype)
-            logits = model.decode(mu + torch.exp(0.5 * logvar) * eps)
+            z = mu + torch.exp(0.5 * logvar) * eps  # (B, D)
+            logits = model.decode(z) if y is None else model.decode(z, y)
         nll = -losses.log_likelihood(config.loss, logits, x).mean()
         values = torch.stack([terms.reconstruction, terms.kl, nll + terms.kl, loss])
         sums += values.double().cpu() * len(x)
@@ -375,6 +389,7 @@ def fit(
             on_progress=on_progress,
             snapshot_steps=frozenset(first_steps) - {0} if epoch == 1 else frozenset(),
             on_snapshot=snapshot_in_epoch if recorded is not None else None,
+            labels=train.labels,
         )
 
     def after_epoch(epoch: int, history: list[dict[str, float]]) -> None:
