@@ -7,7 +7,7 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
-from dashboard import cache, links
+from dashboard import cache, conditional_view, links
 from dashboard.charts import download_button
 from dashboard.images import show_wide_image
 from dashboard.settings import limits, public_error
@@ -97,6 +97,8 @@ for key, low, high in (
     ("gen_margin", 0.0, 0.5),
 ):  # fmt: skip
     links.clamp_param(key, low, high)  # a link's number, clamped into its widget's range
+if config.conditional:  # a class picker instead of the tabs below (stops the page)
+    conditional_view.show_generation(entry, output)
 codes = cache.encodings_for(entry).mu  # (N, D) posterior means of the test set
 
 

@@ -15,18 +15,23 @@ import math
 from collections.abc import Callable
 from typing import Any, Literal, NamedTuple
 
-import numpy as np
 import torch
 
 from jlml_core.analysis import classifier as digit_classifier
 from jlml_core.analysis import metrics
 from jlml_core.analysis.classifier import ClassifierError, DigitClassifier, ProgressCallback
-from jlml_core.config import NUM_CLASSES, TrainConfig
+from jlml_core.config import TrainConfig
 from jlml_core.data.batches import prepare_batch, uses_channels_last
 from jlml_core.data.datasets import ImageDataset, load_split
 from jlml_core.inference import latent
 from jlml_core.nn import losses
-from jlml_core.nn.models import Autoencoder, Labels, class_labels, is_conditional
+from jlml_core.nn.models import (
+    Autoencoder,
+    Labels,
+    balanced_labels,
+    class_labels,
+    is_conditional,
+)
 from jlml_core.training.train import evaluate
 
 # Importance samples per test image for `test_iw_nll` in every reported metric (the CLI's
@@ -181,8 +186,7 @@ def sample_quality(
         samples look like some digit; blurry in-between samples do not.
     """
     z = latent.sample_prior(n_samples, model.latent_dim, seed)  # (n, D)
-    # A conditional model samples each class equally often: p(x) = sum_c p(x|c) / 10.
-    labels = np.arange(n_samples) % NUM_CLASSES if is_conditional(model) else None
+    labels = balanced_labels(model, n_samples)  # a conditional model: each class equally often
     samples = latent.decode_points(model, z, output, precision="fp32", labels=labels)
     generated = digit_classifier.classify(classifier, samples)
     real_images = reference.images.float().div(255.0)  # (N, H, W)

@@ -241,6 +241,13 @@ def class_labels(model: nn.Module, labels: Labels, count: int) -> torch.Tensor |
     return labels
 
 
+def balanced_labels(model: nn.Module, n: int) -> np.ndarray | None:
+    """Labels for `n` samples of a conditional model, each class equally often (0, 1, ..., 9,
+    0, ...): decoding prior codes under them samples p(x) = sum_c p(x|c) / K. None for a model
+    that takes no labels."""
+    return np.arange(n) % model.num_classes if is_conditional(model) else None
+
+
 def glorot_init_(model: nn.Module) -> None:
     """Keras's default initialisation, in place: Glorot-uniform weights and zero biases for
     every linear and convolution layer (PyTorch's defaults draw smaller weights and nonzero
