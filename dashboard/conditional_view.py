@@ -38,6 +38,17 @@ def _class_name(names: list[str], label: int) -> str:
     return names[label] if names[label] == str(label) else f"{label}: {names[label]}"
 
 
+def train_option(disabled: bool) -> bool:
+    """The Train page's checkbox for a conditional model (key "train_conditional")."""
+    return st.checkbox(
+        "Conditional (CVAE): give encoder and decoder the class label",
+        key="train_conditional",
+        disabled=disabled,
+        help="The one-hot label joins the encoder's features and the decoder's input, so "
+        "Generation can ask for a class and the code keeps only the handwriting.",
+    )
+
+
 def stop_if_conditional(entry: Entry, page: str) -> None:
     """On a page that decodes codes without a label, say plainly why a conditional model is not
     shown there, point to where it is, and stop the page. Other models pass through."""

@@ -15,7 +15,7 @@ import streamlit as st
 import torch
 from streamlit.delta_generator import DeltaGenerator
 
-from dashboard import cache
+from dashboard import cache, conditional_view
 from dashboard.charts import show_chart
 from dashboard.live_training import LiveTraining
 from dashboard.settings import demo_mode
@@ -102,6 +102,7 @@ def _config_form(disabled: bool) -> dict:
         choice("kind", "Kind", ["vae", "ae"], st.radio, format_func=str.upper, horizontal=True)
         choice("arch", "Architecture", arch_names, help=arch_help)
         number("latent_dim", "Latent dimension", 1, help=f"1 to {MAX_LATENT_DIM}.")
+        values["conditional"] = conditional_view.train_option(disabled)
     with objective:
         st.subheader("Loss")
         choice("loss", "Reconstruction loss", list(LOSS_LABELS), help=LOSS_HELP)

@@ -152,3 +152,31 @@ def test_the_latent_explorer_says_why_it_does_not_show_a_conditional_model(cvae_
     (notice,) = [i.value for i in at.info if "conditional model" in i.value]
     assert "needs a class label" in notice and "Generation" in notice
     assert not at.get("plotly_chart")
+
+
+@pytest.mark.parametrize("page", ["home", "model_zoo", "loss_comparison", "train"])
+def test_the_other_pages_open_with_a_conditional_model_chosen(cvae_env: Path, page: str) -> None:
+    at = open_page(page, CVAE.key())
+    assert not at.exception, page
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_the_train_page_trains_a_conditional_model(
+    cvae_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jlml_core.store.model_cache import CACHE_ENV
+
+    folder = tmp_path / "user_cache"
+    monkeypatch.setenv(CACHE_ENV, str(folder))
+    at = open_page("train")
+    at.selectbox(key="train_arch").set_value("dense")
+    at.number_input(key="train_epochs").set_value(1)
+    at.number_input(key="train_train_subset").set_value(500)
+    at.checkbox(key="train_conditional").check().run()
+    config = TrainConfig(arch="dense", epochs=1, train_subset=500, conditional=True)
+    assert f"key `{config.key()}`" in " ".join(m.value for m in at.markdown)
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    assert "Trained and saved" in " ".join(s.value for s in at.success)
+    (entry,) = CheckpointStore(folder).entries()
+    assert entry.config == config and CheckpointStore(folder).load(config).conditional
