@@ -58,6 +58,11 @@ ZOO: dict[str, TrainConfig] = {
         for loss in ("bce", "cb", "mse")
     },
     "vae-deep-z2": TrainConfig(arch="cnn_deep", epochs=5, **_RECIPE),
+    # --- issue #18, conditional VAE (h-cvae) ---
+    # The class label joins encoder and decoder; 64 units keep it small (1.1 MB). 5 epochs:
+    # what a 2-core machine shared by five trainings could afford.
+    "cvae-cnn-z2": _cnn(hidden_dim=64, epochs=5, init="glorot", conditional=True),
+    # --- end conditional VAE ---
     "fashion-vae-cnn-z2": _cnn(dataset="fashion-mnist"),
     # The original project's sweep: per-pixel mean BCE x weight against per-dimension mean KL.
     **{
