@@ -193,6 +193,7 @@ def show_your_digit(entry: Entry, image: np.ndarray) -> NoReturn:
         show_images(
             every,
             [names[c] for c in range(NUM_CLASSES)],
+            3,  # 84 px each: the ten fit in one row
             alts=[f"your handwriting decoded by {entry.label} as a {names[c]}" for c in range(10)],
         )
     st.caption(

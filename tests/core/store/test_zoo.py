@@ -100,14 +100,15 @@ def test_zoo_checkpoint_reevaluates_to_its_recorded_metrics(name: str) -> None:
 @pytest.mark.skipif(not MANIFEST, reason="no zoo has been built into checkpoints/")
 def test_checkpoints_folder_is_small_enough_to_ship() -> None:
     # Everything under checkpoints/: the zoo's models with their latent histories, the
-    # manifest, and the digit classifier the sample metrics use (1.8 MB): 30 MB. Plus the
-    # encoded test sets (test_codes.safetensors, 5.7 MB: the codes of 10,000 digits, 1 MB for
-    # each z = 16 VAE), which spare every dashboard encoding them at start.
+    # manifest, and the digit classifier the sample metrics use (1.8 MB). Plus the encoded test
+    # sets (test_codes.safetensors, 5.7 MB: the codes of 10,000 digits, 1 MB for each z = 16
+    # VAE), which spare every dashboard encoding them at start. Issue #18 (the families a
+    # course teaches) set the whole folder's budget at 45 MB.
     folder = Path(__file__).resolve().parents[3] / "checkpoints"
     files = [p for p in folder.rglob("*") if p.is_file()]
     codes = sum(p.stat().st_size for p in files if p.name == TEST_CODES_FILE)
-    rest = sum(p.stat().st_size for p in files) - codes
-    assert rest < 30 * 2**20, f"checkpoints/ holds {rest / 2**20:.1f} MB; the budget is 30 MB"
+    total = sum(p.stat().st_size for p in files)
+    assert total < 45 * 2**20, f"checkpoints/ holds {total / 2**20:.1f} MB; the budget is 45 MB"
     assert codes < 6 * 2**20, f"the test codes take {codes / 2**20:.1f} MB; the budget is 6 MB"
 
 
