@@ -124,3 +124,17 @@ def test_the_accuracy_bench_counts_every_sample_once(model) -> None:
     # Above chance (0.1) even for this 2-epoch dense model (measured 0.23); the zoo's CVAE is
     # measured by the bench itself (docs/families/conditional.md).
     assert accuracy.mean() > 0.15
+
+
+@pytest.mark.parametrize("what", ["prior", "reconstructions"])
+def test_the_cli_samples_a_conditional_model(stored: Path, tmp_path: Path, what: str) -> None:
+    from PIL import Image
+
+    from jlml_core import cli
+
+    out = tmp_path / f"{what}.png"
+    args = ["sample", *([what] if what != "prior" else []), "--model", str(stored)]
+    assert cli.main([*args, "--out", str(out), "--n", "20", "--columns", "10"]) == 0
+    with Image.open(out) as picture:
+        low, high = picture.getextrema()
+    assert high > low  # decoded digits, not a blank canvas
