@@ -59,9 +59,10 @@ ZOO: dict[str, TrainConfig] = {
     },
     "vae-deep-z2": TrainConfig(arch="cnn_deep", epochs=5, **_RECIPE),
     # --- issue #18, conditional VAE (h-cvae) ---
-    # The class label joins encoder and decoder; 64 units keep it small (1.1 MB). 5 epochs:
-    # what a 2-core machine shared by five trainings could afford.
-    "cvae-cnn-z2": _cnn(hidden_dim=64, epochs=5, init="glorot", conditional=True),
+    # The class label joins encoder and decoder; 64 units keep it small (1.1 MB of weights).
+    # 10 epochs: at 5 the classifier called 94.2 % of its samples the asked class, at 10 see
+    # docs/families/conditional.md.
+    "cvae-cnn-z2": _cnn(hidden_dim=64, epochs=10, init="glorot", conditional=True),
     # --- end conditional VAE ---
     "fashion-vae-cnn-z2": _cnn(dataset="fashion-mnist"),
     # The original project's sweep: per-pixel mean BCE x weight against per-dimension mean KL.
