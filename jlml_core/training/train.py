@@ -172,9 +172,8 @@ def train_one_epoch(
     noise_generator: torch.Generator | None = None,
     labels: torch.Tensor | None = None,
 ) -> dict[str, float]:
-    """One shuffled pass over `images` (N, H, W) uint8; returns mean loss terms.
-
-    A conditional model (`config.conditional`) needs `labels` (N,) int, the images' classes.
+    """One shuffled pass over `images` (N, H, W) uint8 (and, for a conditional model, their
+    `labels` (N,)); returns mean loss terms.
 
     `on_snapshot(step, running_means)` is called after each step in `snapshot_steps` (it must
     leave the weights and the random stream alone; `latent_history.take_snapshot` does).
@@ -205,11 +204,9 @@ def train_one_epoch(
         # Denoising: the model sees a corrupted input and is scored against the clean x.
         seen_input = corrupt(x, config.noise_std, config.mask_fraction, noise)
         sampler = noise if device.type == "cpu" else None
+        y = labels[index].to(device) if config.conditional else None  # a CVAE's classes
         with precision.autocast(compute, device):
-            if config.conditional:
-                output = model(seen_input, sampler, labels=labels[index].to(device))
-            else:
-                output = model(seen_input, sampler)
+            output = model(seen_input, sampler) if y is None else model(seen_input, sampler, y)
         epochs_done = epoch - 1 + (step - 1) / steps
         terms = compute_loss(to_fp32(output), x, config, epochs_done=epochs_done)
         optimizer.zero_grad(set_to_none=True)
@@ -263,10 +260,8 @@ def evaluate(
     sums = torch.zeros(4, dtype=torch.float64)
     for start in range(0, len(dataset), batch_size):
         x = prepare_batch(dataset.images[start : start + batch_size], device, channels_last)
-        # A conditional model is scored given each image's own label.
+        # eval mode: decodes the posterior mean (a conditional model's given the image's label)
         y = dataset.labels[start : start + batch_size].to(device) if config.conditional else None
-        # eval mode: decodes the posterior mean (labels passed only to a conditional model, so
-        # other model classes keep their own forward signature)
         at_mean = model(x) if y is None else model(x, labels=y)
         mu, logvar = at_mean.mu, at_mean.logvar
         terms = compute_loss(at_mean, x, summed_config)
