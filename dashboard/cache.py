@@ -38,7 +38,7 @@ from jlml_core.analysis import likelihood
 from jlml_core.config import TrainConfig
 from jlml_core.data.datasets import DataError, ImageDataset, load_split
 from jlml_core.inference import latent, plane, reconstruction
-from jlml_core.nn.models import Autoencoder
+from jlml_core.nn.models import Autoencoder, balanced_labels, is_conditional
 from jlml_core.store import checkpoints, model_cache, test_codes
 from jlml_core.training import calibration
 
@@ -105,9 +105,9 @@ def encodings_at(path: str, version: float, dataset: str) -> latent.Encodings:
     """`encodings_for` by its key: the entry's path and version, its dataset."""
     if (shipped := _shipped_at(path, version, dataset)) is not None:
         return latent.Encodings(shipped.mu, shipped.logvar)
-    model, images = load_model(path, version), test_set(dataset).images
-    with heavy_compute():
-        return latent.encode_images(model, images)
+    model, test = load_model(path, version), test_set(dataset)
+    with heavy_compute():  # a conditional model encodes each digit with its own label
+        return latent.encode_images(model, test.images, labels=_labels_if_needed(model, test))
 
 
 def encodings_for(entry: checkpoints.Entry) -> latent.Encodings:
@@ -145,6 +145,11 @@ def history_for(path: str, version: float) -> list[dict[str, float]]:
     return checkpoints.read_history(path)
 
 
+def _labels_if_needed(model: Autoencoder, test: ImageDataset) -> torch.Tensor | None:
+    """The test images' labels for a conditional model (it encodes with them), else None."""
+    return test.labels if is_conditional(model) else None
+
+
 # --- Home, Reconstructions, Generation pages -------------------------------------------------
 
 
@@ -152,9 +157,10 @@ def history_for(path: str, version: float) -> list[dict[str, float]]:
 def _test_losses(path: str, version: float, dataset: str, loss: str) -> np.ndarray:
     if (shipped := _shipped_at(path, version, dataset)) is not None:
         return shipped.losses  # computed under the entry's own loss, as `loss` is
-    model, images = load_model(path, version), test_set(dataset).images
+    model, test = load_model(path, version), test_set(dataset)
+    labels = _labels_if_needed(model, test)
     with heavy_compute():
-        return reconstruction.per_image_loss(model, images, loss)
+        return reconstruction.per_image_loss(model, test.images, loss, labels=labels)
 
 
 def test_losses_for(entry: checkpoints.Entry) -> np.ndarray:
@@ -167,21 +173,27 @@ def test_losses_for(entry: checkpoints.Entry) -> np.ndarray:
 # which grew the server with each burst of seed changes while unbounded.
 # The entries every session shares (unchanged tabs) stay: each rerun touches them.
 @st.cache_data(show_spinner=False, max_entries=24)
-def _decoded(path: str, version: float, codes: np.ndarray, output: str) -> np.ndarray:
+def _decoded(
+    path: str, version: float, codes: np.ndarray, output: str, labels: np.ndarray | None
+) -> np.ndarray:
     model = load_model(path, version)
     with heavy_compute():
-        return latent.decode_points(model, codes, output)
+        return latent.decode_points(model, codes, output, labels=labels)
 
 
 def decoded_for(
-    entry: checkpoints.Entry, codes: np.ndarray, output: latent.ImageOutput = "sigmoid"
+    entry: checkpoints.Entry,
+    codes: np.ndarray,
+    output: latent.ImageOutput = "sigmoid",
+    labels: np.ndarray | None = None,
 ) -> np.ndarray:
     """Images (N, H, W) in [0, 1] decoded from codes (N, D) by a model, cached by content.
 
     Every widget change reruns the whole Generation page, and its four tabs decode ~380 codes
-    together; cached, a change decodes only what it changed (the key hashes the codes).
+    together; cached, a change decodes only what it changed (the key hashes the codes). A
+    conditional model needs `labels` (N,), one class per code.
     """
-    return _decoded(str(entry.path), entry_version(entry.path), codes, output)
+    return _decoded(str(entry.path), entry_version(entry.path), codes, output, labels)
 
 
 # --- Loss Comparison, Model Zoo pages --------------------------------------------------------
@@ -191,7 +203,9 @@ def decoded_for(
 def _prior_samples(path: str, version: float, n: int, seed: int, output: str) -> np.ndarray:
     model = load_model(path, version)
     with heavy_compute():
-        return latent.decode_points(model, latent.sample_prior(n, model.latent_dim, seed), output)
+        z = latent.sample_prior(n, model.latent_dim, seed)  # (n, D)
+        # A conditional model's samples cycle through the classes: p(x) = sum_c p(x|c) / K.
+        return latent.decode_points(model, z, output, labels=balanced_labels(model, n))
 
 
 def prior_samples_for(
@@ -205,9 +219,12 @@ def prior_samples_for(
 def _first_reconstructions(
     path: str, version: float, dataset: str, n: int, output: str
 ) -> np.ndarray:
-    model, images = load_model(path, version), test_set(dataset).images[:n]
+    model, test = load_model(path, version), test_set(dataset)
+    labels = _labels_if_needed(model, test)
     with heavy_compute():
-        return latent.reconstruct(model, images, output)
+        return latent.reconstruct(
+            model, test.images[:n], output, None if labels is None else labels[:n]
+        )
 
 
 def first_reconstructions_for(
@@ -300,8 +317,9 @@ def _shown_image_errors(
     shipped = _shipped_at(path, version, dataset)
     if shipped is not None and all(output in shipped.pixel_errors for output in outputs):
         return {o: likelihood.PixelErrors(**shipped.pixel_errors[o]) for o in outputs}
-    model, images = load_model(path, version), test_set(dataset).images
-    return likelihood.shown_image_errors(model, images, outputs)
+    model, test = load_model(path, version), test_set(dataset)
+    labels = _labels_if_needed(model, test)
+    return likelihood.shown_image_errors(model, test.images, outputs, labels=labels)
 
 
 def shown_image_errors_for(
@@ -339,3 +357,13 @@ def mean_sample_quality_for(entry: checkpoints.Entry) -> tuple[float, float]:
         jlml_core.analysis.classifier.ClassifierError: the shipped classifier is missing.
     """
     return _mean_sample_quality(str(entry.path), entry_version(entry.path), entry.config.dataset)
+
+
+def digit_classifier():
+    """The shipped digit classifier, loaded once per server (Your digit guesses a conditional
+    model's label with it).
+
+    Raises:
+        jlml_core.analysis.classifier.ClassifierError: the shipped classifier is missing.
+    """
+    return _digit_classifier()

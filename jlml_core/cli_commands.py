@@ -146,16 +146,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     from jlml_core.figures.images import save_png
     from jlml_core.inference import latent
+    from jlml_core.nn.models import balanced_labels
 
     entry = resolve_entry(args)
     model = checkpoints.load_model(entry.path)
     if args.what == "prior":
         z = latent.sample_prior(args.n, model.latent_dim, args.seed, args.temperature)
-        images = latent.decode_points(model, z)
+        # a conditional model's samples take the classes in turn: ten columns, one per class
+        images = latent.decode_points(model, z, labels=balanced_labels(model, args.n))
     else:
         test = load_split(entry.config.dataset, "test")
         images_uint8 = test.images[: args.n]
-        images = latent.reconstruct(model, images_uint8)
+        labels = test.labels[: args.n] if entry.config.conditional else None
+        images = latent.reconstruct(model, images_uint8, labels=labels)
         originals = images_uint8.float().numpy() / 255.0
         images = _interleave_rows(originals, images, args.columns)
     out = save_png(latent.tile(images, args.columns), args.out, scale=args.scale)

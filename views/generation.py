@@ -7,7 +7,7 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
-from dashboard import cache, links, vq_view
+from dashboard import cache, conditional_view, links, vq_view
 from dashboard.charts import download_button
 from dashboard.generation_links import clamp_links, default_value, random_pair
 from dashboard.images import show_wide_image
@@ -81,6 +81,8 @@ if config.loss == "cb":
     )
 size, names, bounds = len(test), test.class_names, limits()
 clamp_links(size, bounds)  # a link's numbers, clamped into their widgets' ranges
+if config.conditional:  # a class picker instead of the tabs below (stops the page)
+    conditional_view.show_generation(entry, output)
 codes = cache.encodings_for(entry).mu  # (N, D) posterior means of the test set
 
 

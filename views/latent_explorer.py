@@ -8,7 +8,7 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
-from dashboard import cache, figure_cache, inputs, links, vq_view
+from dashboard import cache, conditional_view, figure_cache, inputs, links, vq_view
 from dashboard.charts import download_button, show_chart
 from dashboard.images import show_image, show_images
 from dashboard.neighbours import show_nearest_test_digits
@@ -175,6 +175,7 @@ def explorer(entry: Entry, background_digits: int, posteriors: bool = False) -> 
 
 st.title("Latent Explorer")
 entry = require_entry()
+conditional_view.stop_if_conditional(entry, "the Latent Explorer")
 intro = st.container()  # filled once the codes are loaded
 left, right, third = st.columns([2, 2, 3], vertical_alignment="bottom")
 background = left.checkbox(

@@ -101,13 +101,15 @@ def _model_rows(
     cb_output: str,
     error_kind: str | None,
     classes: list[str],
+    labels: np.ndarray | None = None,
 ) -> None:
     """Reconstructions of `images` (uint8 (N, H, W)) under one model, with losses and errors."""
     config = entry.config
     output = cb_output if config.loss == "cb" else "sigmoid"
     with heavy_compute():
-        decoded = latent.reconstruct(model, images, output)  # (N, H, W) in [0, 1]
-        losses = reconstruction.per_image_loss(model, images, config.loss)  # (N,)
+        labels = labels if config.conditional else None  # a CVAE's: the digits' own classes
+        decoded = latent.reconstruct(model, images, output, labels)  # (N, H, W) in [0, 1]
+        losses = reconstruction.per_image_loss(model, images, config.loss, labels=labels)
     name = LOSS_LABELS[config.loss].short  # short: it sits under 112-px images
     st.markdown(f"**Reconstructions — {entry.label}**")
     _image_row(
@@ -215,11 +217,12 @@ elif indices is not None:
         [f"test digit #{i}, a {names[int(test.labels[i])]}" for i in indices],
     )
     classes = [names[int(test.labels[i])] for i in indices]
-    _model_rows(entry, model, originals, images, cb_output, error_kind, classes)
+    labels = test.labels[indices.tolist()].numpy()  # (N,) what a conditional model is given
+    _model_rows(entry, model, originals, images, cb_output, error_kind, classes, labels)
     vq_view.show_code_maps(entry, images, [f"#{i}" for i in indices])  # VQ-VAE only
     show_code("reconstructions", entry.key, rows=[int(i) for i in indices])
     if second is not None and (second_model := _load(second)) is not None:
         st.divider()
-        _model_rows(second, second_model, originals, images, cb_output, error_kind, classes)
+        _model_rows(second, second_model, originals, images, cb_output, error_kind, classes, labels)
     show_linear_vs_pca(entry, images, classes)
     show_denoising(entry, model, test, indices, cb_output)  # noisy input | output | clean

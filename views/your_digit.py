@@ -9,7 +9,7 @@ import streamlit as st
 import torch
 from streamlit_drawable_canvas import st_canvas
 
-from dashboard import cache, figure_cache
+from dashboard import cache, conditional_view, figure_cache
 from dashboard.charts import show_chart
 from dashboard.images import show_images
 from dashboard.neighbours import show_nearest_test_digits
@@ -138,6 +138,8 @@ except digit_input.DigitInputError as problem:
 if digit is None:
     st.info("Draw a digit in the box, or upload a picture of one.")
     st.stop()
+if entry.config.conditional:  # your drawing's style under every label (stops the page)
+    conditional_view.show_your_digit(entry, digit)
 try:
     _show_result(entry, digit)
 except (CheckpointError, DataError, OSError) as error:

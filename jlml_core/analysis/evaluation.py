@@ -25,7 +25,13 @@ from jlml_core.data.batches import prepare_batch, uses_channels_last
 from jlml_core.data.datasets import ImageDataset, load_split
 from jlml_core.inference import latent
 from jlml_core.nn import losses
-from jlml_core.nn.models import Autoencoder
+from jlml_core.nn.models import (
+    Autoencoder,
+    Labels,
+    balanced_labels,
+    class_labels,
+    is_conditional,
+)
 from jlml_core.training.train import evaluate
 
 # Importance samples per test image for `test_iw_nll` in every reported metric (the CLI's
@@ -53,14 +59,23 @@ class ImportanceSampled(NamedTuple):
 
 
 def _log_weights(
-    model: Autoencoder, x: torch.Tensor, loss_name: str, k: int, generator: torch.Generator
+    model: Autoencoder,
+    x: torch.Tensor,
+    loss_name: str,
+    k: int,
+    generator: torch.Generator,
+    y: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """log p(x|z_i) + log p(z_i) - log q(z_i|x) for k samples z_i ~ q(z|x): (k, B)."""
-    mu, logvar = model.encode(x)  # (B, D) each
+    """log p(x|z_i) + log p(z_i) - log q(z_i|x) for k samples z_i ~ q(z|x): (k, B).
+
+    For a conditional model (labels `y` (B,)) every term is given y: log p(x|y) is bounded.
+    """
+    mu, logvar = model.encode(x) if y is None else model.encode(x, y)  # (B, D) each
     batch, dim = mu.shape
     eps = torch.randn((k, batch, dim), generator=generator).to(mu.device)  # (k, B, D)
     z = mu + torch.exp(0.5 * logvar) * eps  # (k, B, D)
-    logits = model.decode(z.reshape(k * batch, dim))  # (k * B, C, H, W)
+    flat = z.reshape(k * batch, dim)  # sample i of image b is row i * B + b: labels repeat k times
+    logits = model.decode(flat) if y is None else model.decode(flat, y.repeat(k))
     targets = x.unsqueeze(0).expand(k, *x.shape).reshape(logits.shape)
     log_px = losses.log_likelihood(loss_name, logits, targets).reshape(k, batch)  # (k, B)
     # log N(z; 0, I) - log N(z; mu, sigma^2): the log(2 pi) terms cancel, and
@@ -78,6 +93,7 @@ def importance_weighted_log_likelihood(
     *,
     seed: int = 0,
     on_progress: Callable[[float], None] | None = None,
+    labels: Labels = None,
 ) -> ImportanceSampled | None:
     """Estimate log p(x) by importance sampling from the encoder (Burda et al. 2016, eq. 8).
 
@@ -93,6 +109,7 @@ def importance_weighted_log_likelihood(
         k: importance samples per image.
         seed: seeds the posterior samples; same seed, same estimate.
         on_progress: called with the share of images done after every batch.
+        labels: the images' classes (N,) for a conditional model (then L_k bounds log p(x|y)).
 
     Returns:
         Per-image means of L_k and of the Monte Carlo ELBO, in nats; None for an AE, which
@@ -107,10 +124,12 @@ def importance_weighted_log_likelihood(
     channels_last = uses_channels_last(model)
     generator = torch.Generator().manual_seed(seed)
     batch_size = max(1, DECODE_BUDGET // k)
+    labels = class_labels(model, labels, len(images_uint8))
     sums = torch.zeros(2, dtype=torch.float64)
     for start in range(0, len(images_uint8), batch_size):
         x = prepare_batch(images_uint8[start : start + batch_size], device, channels_last)
-        log_w = _log_weights(model, x, loss_name, k, generator).double()  # (k, B)
+        y = None if labels is None else labels[start : start + batch_size].to(device)
+        log_w = _log_weights(model, x, loss_name, k, generator, y).double()  # (k, B)
         bound = torch.logsumexp(log_w, dim=0) - math.log(k)  # (B,)
         sums += torch.stack([bound.sum(), log_w.mean(dim=0).sum()]).cpu()
         if on_progress is not None:
@@ -121,21 +140,25 @@ def importance_weighted_log_likelihood(
 
 @torch.inference_mode()
 def reconstruction_errors(
-    model: Autoencoder, images_uint8: torch.Tensor, batch_size: int = 1000
+    model: Autoencoder, images_uint8: torch.Tensor, batch_size: int = 1000, labels: Labels = None
 ) -> tuple[float, float]:
     """Per-image mean BCE and MSE of the reconstructions decoded from the posterior mean.
 
     Both are sums over pixels of ``sigmoid(logits)`` against the input, whatever loss the
-    model was trained with, so every model is measured with the same two rulers.
+    model was trained with, so every model is measured with the same two rulers. A
+    conditional model is given the images' `labels` (N,).
     """
     model.eval()
     device = next(model.parameters()).device
     channels_last = uses_channels_last(model)
+    labels = class_labels(model, labels, len(images_uint8))
     sums = torch.zeros(2, dtype=torch.float64)
     for start in range(0, len(images_uint8), batch_size):
         x = prepare_batch(images_uint8[start : start + batch_size], device, channels_last)
+        y = None if labels is None else labels[start : start + batch_size].to(device)
         # decode(), not forward(): a linear model's forward gives pixel values, not logits.
-        logits = model.decode(model.encode(x)[0])  # decoded from z = mu
+        mu = model.encode(x)[0] if y is None else model.encode(x, y)[0]
+        logits = model.decode(mu) if y is None else model.decode(mu, y)  # from z = mu
         errors = torch.stack(
             [losses.bce(logits, x, reduction="sum"), losses.mse(logits, x, reduction="sum")]
         )
@@ -165,7 +188,8 @@ def sample_quality(
         samples look like some digit; blurry in-between samples do not.
     """
     z = latent.sample_prior(n_samples, model.latent_dim, seed)  # (n, D)
-    samples = latent.decode_points(model, z, output, precision="fp32")  # (n, H, W) in [0, 1]
+    labels = balanced_labels(model, n_samples)  # a conditional model: each class equally often
+    samples = latent.decode_points(model, z, output, precision="fp32", labels=labels)
     generated = digit_classifier.classify(classifier, samples)
     real_images = reference.images.float().div(255.0)  # (N, H, W)
     real = digit_classifier.classify(classifier, real_images)
@@ -241,12 +265,15 @@ def evaluate_model(
     variational = model.variational
 
     report(0.0, "reconstruction errors")
-    bce, mse = reconstruction_errors(model, test.images)
+    # A conditional model encodes and decodes every image with its own label.
+    test_labels = test.labels if is_conditional(model) else None
+    train_labels = train.labels if is_conditional(model) else None
+    bce, mse = reconstruction_errors(model, test.images, labels=test_labels)
     terms = evaluate(model, test, config)
 
     report(0.05, "encoding test and training images")
-    codes = latent.encode_images(model, test.images)  # mu, logvar: (N, D) each
-    train_codes = latent.encode_images(model, train.images).mu  # (6N, D)
+    codes = latent.encode_images(model, test.images, labels=test_labels)  # (N, D) each
+    train_codes = latent.encode_images(model, train.images, labels=train_labels).mu  # (6N, D)
 
     report(0.15, "nearest neighbours")
     knn = metrics.knn_accuracy(
@@ -263,6 +290,7 @@ def evaluate_model(
         iw_samples,
         seed=seed,
         on_progress=lambda done: report(0.25 + 0.5 * done, message),
+        labels=test_labels,
     )
 
     report(0.75, "sample quality")

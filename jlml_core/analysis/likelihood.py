@@ -27,7 +27,7 @@ import torch
 from jlml_core.data.batches import prepare_batch, uses_channels_last
 from jlml_core.inference.latent import ImageOutput, logits_to_images
 from jlml_core.nn.losses import LOSS_LABELS
-from jlml_core.nn.models import Autoencoder
+from jlml_core.nn.models import Autoencoder, Labels, class_labels
 from jlml_core.store.checkpoints import Entry
 
 # A difference smaller than this share of the larger value is reported as "about the same".
@@ -73,6 +73,7 @@ def shown_image_errors(
     images_uint8: torch.Tensor,
     outputs: Sequence[ImageOutput] = ("sigmoid",),
     batch_size: int = 1000,
+    labels: Labels = None,
 ) -> dict[str, PixelErrors]:
     """Pixel-space error and sharpness of the reconstructions a page shows, per way to show them.
 
@@ -84,6 +85,7 @@ def shown_image_errors(
         images_uint8: (N, H, W) uint8 test images.
         outputs: how the decoder's logits become an image (`latent.logits_to_images`).
         batch_size: images per forward pass (memory only; same result).
+        labels: the images' classes (N,) for a conditional model, None for any other.
 
     Returns:
         output -> `PixelErrors` over all N images.
@@ -95,10 +97,15 @@ def shown_image_errors(
     absolute = {o: torch.zeros((), dtype=torch.float64) for o in outputs}
     edges = {o: torch.zeros((), dtype=torch.float64) for o in outputs}
     data_edges = torch.zeros((), dtype=torch.float64)
+    labels = class_labels(model, labels, len(images_uint8))
     for start in range(0, len(images_uint8), batch_size):
         x = prepare_batch(images_uint8[start : start + batch_size], device, channels_last)
-        mu, _ = model.encode(x)
-        logits = model.decode(mu)  # (B, 1, H, W)
+        if labels is None:
+            mu, _ = model.encode(x)
+            logits = model.decode(mu)  # (B, 1, H, W)
+        else:  # a conditional model, with each image's class
+            y = labels[start : start + batch_size].to(device)
+            logits = model.decode(model.encode(x, y)[0], y)
         target = x[:, 0].double().cpu()  # (B, H, W)
         data_edges += edge_energy(target)
         for output in outputs:

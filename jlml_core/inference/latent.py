@@ -25,7 +25,7 @@ from jlml_core.nn.layers import (
     InferenceConvTranspose2d,
     InferenceLinear,
 )
-from jlml_core.nn.models import Autoencoder
+from jlml_core.nn.models import Autoencoder, Labels, class_labels, is_conditional
 from jlml_core.runtime import precision as precisions
 
 ImageOutput = Literal["sigmoid", "cb_mean"]
@@ -48,18 +48,24 @@ def _layout(model: Autoencoder, x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def encode_images(model: Autoencoder, images: torch.Tensor, batch_size: int = 1000) -> Encodings:
+def encode_images(
+    model: Autoencoder, images: torch.Tensor, batch_size: int = 1000, labels: Labels = None
+) -> Encodings:
     """Encode uint8 images (N, H, W) in batches; the model must be in eval mode.
 
     Args:
         model: a trained model.
         images: uint8 tensor (N, H, W).
         batch_size: images per forward pass (memory only; same result).
+        labels: (N,) class of each image, which a conditional model needs (q(z|x, y));
+            None for any other model.
     """
     mus, logvars = [], []
+    labels = class_labels(model, labels, len(images))
     for start in range(0, len(images), batch_size):
         x = _layout(model, to_float_batch(images[start : start + batch_size].to(_device(model))))
-        mu, logvar = model.encode(x)
+        y = None if labels is None else labels[start : start + batch_size].to(x.device)
+        mu, logvar = model.encode(x) if y is None else model.encode(x, y)
         mus.append(mu.float().cpu())
         if logvar is not None:
             logvars.append(logvar.float().cpu())
@@ -156,9 +162,10 @@ _INFERENCE_DECODERS: weakref.WeakKeyDictionary[nn.Module, dict[str, _PreparedSte
 
 
 class InferenceDecoder(NamedTuple):
-    """A model's decoder ready to decode: `decode` maps codes (B, D) to fp32 logits
-    (B, C, H, W) under `torch.inference_mode()`; `batch_size` codes per call keep its
-    activations in the CPU's cache."""
+    """A model's decoder ready to decode: `decode` maps the decoder's inputs (B, D) to fp32
+    logits (B, C, H, W) under `torch.inference_mode()`; `batch_size` codes per call keep its
+    activations in the CPU's cache. A conditional model's inputs are codes and one-hot labels,
+    (B, D + K) (`Autoencoder.with_label`)."""
 
     decode: Decode
     batch_size: int
@@ -202,7 +209,8 @@ def inference_decoder(
 
         def decode(codes: torch.Tensor) -> torch.Tensor:
             with precisions.autocast(precision, device):
-                return model.decode(codes).float()
+                decoded = model.decoder(codes) if is_conditional(model) else model.decode(codes)
+                return decoded.float()  # a conditional model's codes carry their labels
 
         return InferenceDecoder(decode, DECODE_BATCH)
 
@@ -225,8 +233,10 @@ def decode_points(
     output: ImageOutput = "sigmoid",
     batch_size: int | None = None,
     precision: Precision = "auto",
+    labels: Labels = None,
 ) -> np.ndarray:
-    """Decode codes (N, D) to images (N, H, W) float32 in [0, 1].
+    """Decode codes (N, D) to images (N, H, W) float32 in [0, 1]; a conditional model needs
+    `labels`: (N,) classes, or one class for all the codes.
 
     "auto" decodes in bf16 on a CPU with bf16 instructions (the dashboard's path), through
     `inference_decoder`. Against fp32, pixels in [0, 1] of the default model differ by 5e-4 on
@@ -236,24 +246,29 @@ def decode_points(
     decoder's own.
     """
     z = np.asarray(z, dtype=np.float32).reshape(-1, model.latent_dim)
+    labels = class_labels(model, labels, len(z))
     device = _device(model)
     decoder = inference_decoder(model, precisions.resolve_precision(precision, device))
     batch_size = batch_size or decoder.batch_size
     images = []
     for start in range(0, len(z), batch_size):
         codes = torch.from_numpy(z[start : start + batch_size]).to(device)
+        if labels is not None:  # the decoder's input: (B, D + K)
+            codes = model.with_label(codes, labels[start : start + batch_size].to(device))
         images.append(logits_to_images(decoder.decode(codes), output))  # from fp32 logits
     return np.concatenate(images) if images else np.zeros((0, *model.image_shape[1:]), np.float32)
 
 
 @torch.inference_mode()
 def reconstruct(
-    model: Autoencoder, images: torch.Tensor, output: ImageOutput = "sigmoid"
+    model: Autoencoder, images: torch.Tensor, output: ImageOutput = "sigmoid", labels: Labels = None
 ) -> np.ndarray:
-    """Encode uint8 images (N, H, W) and decode their posterior means -> (N, H, W) floats."""
+    """Encode uint8 images (N, H, W) and decode their posterior means -> (N, H, W) floats
+    (a conditional model with the images' `labels` (N,))."""
     if len(images) == 0:
         return np.zeros((0, *images.shape[1:]), np.float32)
-    return decode_points(model, encode_images(model, images).mu, output)
+    mu = encode_images(model, images, labels=labels).mu
+    return decode_points(model, mu, output, labels=labels)
 
 
 def grid_points(x_range: tuple[float, float], y_range: tuple[float, float], n: int) -> np.ndarray:

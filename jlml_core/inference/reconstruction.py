@@ -13,7 +13,7 @@ import torch
 from jlml_core.data.batches import prepare_batch, uses_channels_last
 from jlml_core.inference import latent
 from jlml_core.nn import losses
-from jlml_core.nn.models import Autoencoder
+from jlml_core.nn.models import Autoencoder, Labels, class_labels
 
 # Error maps sit next to white-on-black digits, so exact pixels are black in both scales:
 # |error| runs up matplotlib's "inferno"; signed error runs from blue (missed ink) through
@@ -32,7 +32,11 @@ _SIGNED_ANCHORS = np.array(
 
 @torch.inference_mode()
 def per_image_loss(
-    model: Autoencoder, images: torch.Tensor, loss: losses.Reconstruction, batch_size: int = 1000
+    model: Autoencoder,
+    images: torch.Tensor,
+    loss: losses.Reconstruction,
+    batch_size: int = 1000,
+    labels: Labels = None,
 ) -> np.ndarray:
     """Reconstruction loss of each image when its posterior mean is decoded, in nats: (N,).
 
@@ -44,14 +48,20 @@ def per_image_loss(
         images: uint8 images (N, H, W).
         loss: the model's reconstruction loss name ("bce", "mse" or "cb").
         batch_size: images per forward pass (memory only; same result).
+        labels: the images' classes (N,), which a conditional model encodes and decodes with.
     """
     device = next(model.parameters()).device
     channels_last = uses_channels_last(model)
+    labels = class_labels(model, labels, len(images))
     values = []
     for start in range(0, len(images), batch_size):
         x = prepare_batch(images[start : start + batch_size], device, channels_last)
-        mu, _ = model.encode(x)  # decode the mean: the reconstruction the views show
-        logits = model.decode(mu)  # (B, 1, H, W)
+        if labels is None:
+            mu, _ = model.encode(x)  # decode the mean: the reconstruction the views show
+            logits = model.decode(mu)  # (B, 1, H, W)
+        else:
+            y = labels[start : start + batch_size].to(device)
+            logits = model.decode(model.encode(x, y)[0], y)
         values.append(losses.reconstruction_loss(loss, logits, x, reduction="none").float().cpu())
     return torch.cat(values).numpy() if values else np.zeros(0, np.float32)
 
@@ -63,6 +73,7 @@ def decode_with_loss(
     image: torch.Tensor,
     loss: losses.Reconstruction,
     output: latent.ImageOutput = "sigmoid",
+    label: int | None = None,
 ) -> tuple[np.ndarray, float]:
     """One image's code (D,) decoded, and the reconstruction loss of that decode, in nats.
 
@@ -75,6 +86,7 @@ def decode_with_loss(
         image: the uint8 image (H, W) the loss compares against.
         loss: the model's reconstruction loss name.
         output: how logits become the shown picture (see `latent.logits_to_images`).
+        label: the image's class, for a conditional model (None for any other).
 
     Returns:
         The decoded picture (H, W) in [0, 1] and its loss.
@@ -82,7 +94,8 @@ def decode_with_loss(
     device = next(model.parameters()).device
     x = prepare_batch(image[None], device, uses_channels_last(model))
     z = torch.as_tensor(np.asarray(code, np.float32).reshape(1, model.latent_dim), device=device)
-    logits = model.decode(z)  # (1, 1, H, W)
+    labels = class_labels(model, label, 1)
+    logits = model.decode(z) if labels is None else model.decode(z, labels.to(device))
     value = losses.reconstruction_loss(loss, logits, x, reduction="none").float()[0]
     return latent.logits_to_images(logits.float(), output)[0], float(value)
 

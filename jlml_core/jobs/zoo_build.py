@@ -98,18 +98,23 @@ def encode_test_set(folder: Path) -> test_codes.EncodedTestSet:
     The codes (`latent.encode_images`), each image's reconstruction loss
     (`reconstruction.per_image_loss`) and the shown reconstructions' pixel errors
     (`likelihood.shown_image_errors`): the same functions the dashboard calls, so a page shows
-    the same numbers whether it read them or computed them.
+    the same numbers whether it read them or computed them. A conditional model encodes and
+    decodes each test image with its own label, as the dashboard does.
     """
     folder = Path(folder)
     config = checkpoints.CheckpointStore(folder.parent).read_entry(folder).config
     model = checkpoints.load_model(folder)
-    images = load_split(config.dataset, "test").images  # (N, H, W) uint8
-    encodings = latent.encode_images(model, images)
-    errors = likelihood.shown_image_errors(model, images, likelihood.outputs_for(config.loss))
+    test = load_split(config.dataset, "test")
+    images = test.images  # (N, H, W) uint8
+    # A conditional model's codes are q(z|x, y) with each digit's own label (the file says so).
+    labels = test.labels if config.conditional else None
+    encodings = latent.encode_images(model, images, labels=labels)
+    outputs = likelihood.outputs_for(config.loss)
+    errors = likelihood.shown_image_errors(model, images, outputs, labels=labels)
     return test_codes.EncodedTestSet(
         mu=encodings.mu,
         logvar=encodings.logvar,
-        losses=reconstruction.per_image_loss(model, images, config.loss),
+        losses=reconstruction.per_image_loss(model, images, config.loss, labels=labels),
         pixel_errors={output: error._asdict() for output, error in errors.items()},
     )
 

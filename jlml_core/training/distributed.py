@@ -69,6 +69,7 @@ def fit_data_parallel(
             shard=(rank, world),
             epoch=epoch,
             scheduler=scheduler,
+            labels=train.labels,  # a conditional model's classes, sharded with the images
         )
 
     evaluate_epoch = functools.partial(evaluate, model, test, config)

@@ -129,7 +129,8 @@ def take_snapshot(
 
     Args:
         model: the model being trained (any mode); put back in the mode it was in.
-        digits: the recorded test digits (`test.subset(recorded_digit_count(...))`).
+        digits: the recorded test digits (`test.subset(recorded_digit_count(...))`); a
+            conditional model encodes and decodes each with its label.
         loss_of: (model output at the mean, x) -> per-batch mean loss tensor, in training units.
         step: optimiser steps done.
         epoch: fractional epochs done.
@@ -149,10 +150,15 @@ def take_snapshot(
     try:
         for start in range(0, len(digits), batch_size):
             x = prepare_batch(digits.images[start : start + batch_size], device, channels_last)
-            mu, logvar = model.encode(x)
-            output = ModelOutput(model.decode(mu), mu, logvar, mu)
-            if isinstance(model, VQVAE):  # its loss needs the VQ terms only its forward gives
-                output = model(x)
+            if getattr(model, "conditional", False):  # a CVAE encodes each digit with its label
+                y = digits.labels[start : start + batch_size].to(device)
+                mu, logvar = model.encode(x, y)
+                output = ModelOutput(model.decode(mu, y), mu, logvar, mu)
+            else:
+                mu, logvar = model.encode(x)
+                output = ModelOutput(model.decode(mu), mu, logvar, mu)
+                if isinstance(model, VQVAE):  # its loss needs the VQ terms only its forward gives
+                    output = model(x)
             loss_sum += float(loss_of(output, x)) * len(x)
             mus.append(mu.float().cpu())
             if logvar is not None:

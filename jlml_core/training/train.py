@@ -179,8 +179,10 @@ def train_one_epoch(
     on_snapshot: Callable[[int, list[float]], None] | None = None,
     shard: tuple[int, int] = (0, 1),
     noise_generator: torch.Generator | None = None,
+    labels: torch.Tensor | None = None,
 ) -> dict[str, float]:
-    """One shuffled pass over `images` (N, H, W) uint8; returns mean loss terms.
+    """One shuffled pass over `images` (N, H, W) uint8 (and, for a conditional model, their
+    `labels` (N,)); returns mean loss terms.
 
     `on_snapshot(step, running_means)` is called after each step in `snapshot_steps` (it must
     leave the weights and the random stream alone; `latent_history.take_snapshot` does).
@@ -192,6 +194,8 @@ def train_one_epoch(
     Raises:
         TrainingCancelled: if `on_progress` returned False.
     """
+    if config.conditional and labels is None:
+        raise ValueError("A conditional model trains on labelled images: pass labels=.")
     device = next(model.parameters()).device
     channels_last = uses_channels_last(model)
     compute = precision.resolve_precision(config.precision, device)
@@ -208,8 +212,10 @@ def train_one_epoch(
         noise = noise_generator if noise_generator is not None else generator
         # Denoising: the model sees a corrupted input and is scored against the clean x.
         seen_input = corrupt(x, config.noise_std, config.mask_fraction, noise)
+        sampler = noise if device.type == "cpu" else None
+        y = labels[index].to(device) if config.conditional else None  # a CVAE's classes
         with precision.autocast(compute, device):
-            output = model(seen_input, noise if device.type == "cpu" else None)
+            output = model(seen_input, sampler) if y is None else model(seen_input, sampler, y)
         epochs_done = epoch - 1 + (step - 1) / steps
         terms = compute_loss(to_fp32(output), x, config, epochs_done=epochs_done)
         optimizer.zero_grad(set_to_none=True)
@@ -265,7 +271,9 @@ def evaluate(
     posteriors: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []  # (mu, logvar, z)
     for start in range(0, len(dataset), batch_size):
         x = prepare_batch(dataset.images[start : start + batch_size], device, channels_last)
-        at_mean = model(x)  # eval mode: decodes the posterior mean
+        # eval mode: decodes the posterior mean (a conditional model's given the image's label)
+        y = dataset.labels[start : start + batch_size].to(device) if config.conditional else None
+        at_mean = model(x) if y is None else model(x, labels=y)
         mu, logvar = at_mean.mu, at_mean.logvar
         terms = compute_loss(at_mean, x, summed_config)
         loss = compute_loss(at_mean, x, config).total
@@ -273,7 +281,7 @@ def evaluate(
         if logvar is not None:
             eps = noise[start : start + len(x)].to(device=device, dtype=mu.dtype)
             z = mu + torch.exp(0.5 * logvar) * eps  # (B, D)
-            logits = model.decode(z)
+            logits = model.decode(z) if y is None else model.decode(z, y)
             posteriors.append((mu.float().cpu(), logvar.float().cpu(), z.float().cpu()))
         nll = -losses.log_likelihood(config.loss, logits, x).mean()
         values = torch.stack([terms.reconstruction, terms.kl, nll + terms.kl, loss])
@@ -404,6 +412,7 @@ def fit(
             on_progress=on_progress,
             snapshot_steps=frozenset(first_steps) - {0} if epoch == 1 else frozenset(),
             on_snapshot=snapshot_in_epoch if recorded is not None else None,
+            labels=train.labels,
         )
 
     def after_epoch(epoch: int, history: list[dict[str, float]]) -> None:

@@ -77,6 +77,7 @@ def test_a_plane_turned_by_theta(theta: float) -> None:
 
 def test_angles_match_scipy() -> None:
     from scipy import linalg
+
     gen = np.random.default_rng(3)
     a, b = gen.normal(size=(50, 4)), gen.normal(size=(50, 6))
     expected = np.sort(np.degrees(linalg.subspace_angles(a, b)))

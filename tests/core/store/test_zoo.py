@@ -130,7 +130,9 @@ def test_recorded_latent_history_ends_at_the_shipped_weights(name: str) -> None:
     test = load_split(config.dataset, "test")
     assert history.steps[0] == 0 and history.epochs[-1] == pytest.approx(config.epochs)
     np.testing.assert_array_equal(history.labels, test.labels[: len(history.rows)].numpy())
-    final = latent.encode_images(load_model(folder), test.images[history.rows])
+    rows = history.rows
+    labels = test.labels[rows] if config.conditional else None  # a CVAE encodes with them
+    final = latent.encode_images(load_model(folder), test.images[rows], labels=labels)
     np.testing.assert_allclose(history.mu[-1], final.mu, rtol=2e-3, atol=2e-3)
     np.testing.assert_allclose(history.logvar[-1], final.logvar, rtol=2e-3, atol=2e-3)
 
@@ -160,7 +162,11 @@ def test_shipped_test_codes_are_fresh_and_equal_the_models_own(name: str) -> Non
     assert shipped is not None, f"{name}: no fresh codes; run python -m jlml_core zoo --codes"
     assert shipped.mu.shape == (len(images), config.latent_dim)
     model = load_model(folder)
-    own = latent.encode_images(model, images[:CHECKED_ROWS])
+    # A conditional model's shipped codes are q(z|x, y) under each digit's own label.
+    labels = (
+        load_split(config.dataset, "test").labels[:CHECKED_ROWS] if config.conditional else None
+    )
+    own = latent.encode_images(model, images[:CHECKED_ROWS], labels=labels)
     # Only the float sums' order may differ (threads, memory layout).
     np.testing.assert_allclose(shipped.mu[:CHECKED_ROWS], own.mu, rtol=1e-5, atol=1e-5)
     if config.is_variational:  # float16: a relative error of at most 2^-11, plus float noise
@@ -169,7 +175,7 @@ def test_shipped_test_codes_are_fresh_and_equal_the_models_own(name: str) -> Non
         )
     else:
         assert shipped.logvar is None
-    losses = reconstruction.per_image_loss(model, images[:CHECKED_ROWS], config.loss)
+    losses = reconstruction.per_image_loss(model, images[:CHECKED_ROWS], config.loss, labels=labels)
     # A per-image loss sums 784 pixel terms that cancel for CB models (-91 nats from terms
     # summing to thousands): another CPU's kernels (Intel AMX vs the AMD EPYC the codes were
     # written on) moved one of 1,000 by 5.9e-5 relative.
