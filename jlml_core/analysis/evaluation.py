@@ -32,7 +32,7 @@ from jlml_core.nn.models import (
     class_labels,
     is_conditional,
 )
-from jlml_core.training.train import evaluate
+from jlml_core.training.objective import evaluate
 
 # Importance samples per test image for `test_iw_nll` in every reported metric (the CLI's
 # `evaluate`, sweeps, the zoo): 16 decoder passes over each of the 10,000 test images.

@@ -23,7 +23,8 @@ from jlml_core.data.batches import uses_channels_last
 from jlml_core.data.datasets import ImageDataset, load_split
 from jlml_core.nn.models import Autoencoder
 from jlml_core.training import latent_history
-from jlml_core.training.train import compute_loss, fit
+from jlml_core.training.objective import compute_loss
+from jlml_core.training.train import fit
 
 # Enough steps to average out a slow one, few enough for a second or two on a 2-core CPU.
 CALIBRATION_STEPS = 8

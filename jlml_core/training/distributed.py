@@ -7,7 +7,7 @@ torchrun starts the processes and sets RANK, WORLD_SIZE, MASTER_ADDR and MASTER_
 process builds the same seeded model and walks the same shuffle; of each batch of
 ``batch_size`` images it takes every world_size-th one, and DDP averages the gradients, so
 one optimiser step still sees one batch of ``batch_size`` images. Each process draws its own
-VAE noise (seed + rank). The loop reuses `train.train_one_epoch` and `train.evaluate`, and
+VAE noise (seed + rank). The loop reuses `train.train_one_epoch` and `objective.evaluate`, and
 `history.record_epochs` writes the same records as `fit`'s.
 
 The weights differ from a single-process `fit` with the same config (other noise, other sum
@@ -28,7 +28,8 @@ from jlml_core.config import ConfigError, TrainConfig
 from jlml_core.data.batches import uses_channels_last
 from jlml_core.data.datasets import ImageDataset, load_split
 from jlml_core.training.history import record_epochs
-from jlml_core.training.train import FitResult, evaluate, make_scheduler, train_one_epoch
+from jlml_core.training.objective import evaluate
+from jlml_core.training.train import FitResult, make_scheduler, train_one_epoch
 
 
 def fit_data_parallel(

@@ -47,7 +47,7 @@ def record_epochs(
         epochs: how many epochs.
         train: trains the given epoch (1-based) and returns its mean loss terms, as
             `train.train_one_epoch` does.
-        evaluate: the test-set figures after an epoch (`train.evaluate`).
+        evaluate: the test-set figures after an epoch (`objective.evaluate`).
         images: training images per epoch, of all processes together (for the throughput).
         after_epoch: called with the epoch and the history so far once its record is in.
 

@@ -14,7 +14,8 @@ from jlml_core.config import TrainConfig
 from jlml_core.data.datasets import load_split
 from jlml_core.inference import reconstruction
 from jlml_core.nn.models import build_model
-from jlml_core.training.train import evaluate, fit
+from jlml_core.training.objective import evaluate
+from jlml_core.training.train import fit
 
 
 def _pairwise_auc(inside: np.ndarray, outside: np.ndarray) -> float:

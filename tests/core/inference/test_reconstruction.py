@@ -20,7 +20,7 @@ from jlml_core.inference.reconstruction import (
     worst_reconstructed,
 )
 from jlml_core.nn.models import build_model
-from jlml_core.training.train import evaluate
+from jlml_core.training.objective import evaluate
 
 
 def _images(count: int, seed: int = 0) -> torch.Tensor:

@@ -17,7 +17,7 @@ from jlml_core.nn.models import build_model, class_labels, is_conditional
 from jlml_core.store import checkpoints, test_codes
 from jlml_core.store.model_cache import zoo_dir
 from jlml_core.store.zoo import ZOO
-from jlml_core.training.train import compute_loss
+from jlml_core.training.objective import compute_loss
 
 ARCHS = ["dense", "cnn_shallow", "cnn_deep"]
 BATCH = 6

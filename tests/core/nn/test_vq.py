@@ -12,7 +12,8 @@ from jlml_core.nn import losses
 from jlml_core.nn.models import build_model
 from jlml_core.nn.vq import DEAD_AFTER_STEPS, VQVAE, Codebook, VQOutput, nearest_codes, quantize
 from jlml_core.store.checkpoints import CheckpointStore, load_model
-from jlml_core.training.train import compute_loss, evaluate, fit
+from jlml_core.training.objective import compute_loss, evaluate
+from jlml_core.training.train import fit
 
 VQ = TrainConfig(kind="vq", latent_dim=4, codebook_size=16, seed=3)
 

@@ -16,7 +16,7 @@ from jlml_core.store import zoo
 from jlml_core.store.checkpoints import CheckpointStore, load_model
 from jlml_core.store.model_cache import zoo_dir
 from jlml_core.store.test_codes import TEST_CODES_FILE, images_digest, read_encoded_test_set
-from jlml_core.training.train import evaluate
+from jlml_core.training.objective import evaluate
 
 MANIFEST = zoo.read_manifest(zoo_dir())
 # Re-evaluation runs the same arithmetic on the same images; only thread scheduling and the

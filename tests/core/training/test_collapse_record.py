@@ -11,7 +11,8 @@ from jlml_core.config import TrainConfig
 from jlml_core.data.datasets import load_split
 from jlml_core.nn.models import build_model
 from jlml_core.training.history import EvalResult, epoch_record
-from jlml_core.training.train import evaluate, fit
+from jlml_core.training.objective import evaluate
+from jlml_core.training.train import fit
 
 COLLAPSE_KEYS = {"test_kl_per_dim", "test_active_units", "test_mutual_information"}
 

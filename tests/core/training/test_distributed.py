@@ -18,7 +18,7 @@ from jlml_core.data.datasets import load_split
 from jlml_core.nn.models import build_model
 from jlml_core.store.checkpoints import CheckpointStore
 from jlml_core.training.distributed import fit_data_parallel
-from jlml_core.training.train import evaluate
+from jlml_core.training.objective import evaluate
 
 CONFIG = TrainConfig(arch="dense", hidden_dim=32, train_subset=1024, epochs=2, batch_size=64)
 WORLD_SIZE = 2

@@ -72,7 +72,7 @@ def test_snapshot_restores_the_training_mode(small_splits) -> None:
     _, test = small_splits
     config = TrainConfig(arch="dense", hidden_dim=16)
     from jlml_core.nn.models import build_model
-    from jlml_core.training.train import compute_loss
+    from jlml_core.training.objective import compute_loss
 
     model = build_model(config).train()
     snapshot = latent_history.take_snapshot(

@@ -11,7 +11,8 @@ from jlml_core.data.datasets import load_split
 from jlml_core.nn import losses
 from jlml_core.nn.models import ModelOutput, build_model
 from jlml_core.training import train as train_module
-from jlml_core.training.train import compute_loss, evaluate, fit, kl_scale
+from jlml_core.training.objective import compute_loss, evaluate, kl_scale
+from jlml_core.training.train import fit
 
 CPU = torch.device("cpu")
 

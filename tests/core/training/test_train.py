@@ -20,14 +20,8 @@ from jlml_core.data.datasets import ImageDataset, load_split
 from jlml_core.nn.models import ModelOutput, build_model
 from jlml_core.training import train as train_module
 from jlml_core.training.distributed import fit_data_parallel
-from jlml_core.training.train import (
-    Progress,
-    TrainingCancelled,
-    compute_loss,
-    evaluate,
-    fit,
-    make_scheduler,
-)
+from jlml_core.training.objective import compute_loss, evaluate
+from jlml_core.training.train import Progress, TrainingCancelled, fit, make_scheduler
 
 KINDS = ["ae", "vae"]
 ARCHS = ["dense", "cnn_shallow", "cnn_deep"]
