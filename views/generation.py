@@ -109,16 +109,8 @@ with prior_tab:
     with controls:
         n = st.slider("Grid size (n × n)", 2, bounds.prior_grid, 8, key="gen_grid", bind=links.BIND)
         seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="gen_seed", bind=links.BIND)
-        temperature = st.slider(
-            "Temperature",
-            0.0,
-            2.0,
-            1.0,
-            0.05,
-            key="gen_temperature",
-            help="Scales the prior's standard deviation.",
-            bind=links.BIND,
-        )
+        temperature = st.slider("Temperature", 0.0, 2.0, 1.0, 0.05, key="gen_temperature",
+                                help="Scales the prior's spread.", bind=links.BIND)  # fmt: skip
         st.caption(
             "Each image decodes z ~ N(0, T² I). Below T = 1 the codes stay near the centre, "
             "where the model is most confident: cleaner but more alike digits; above 1 they "
