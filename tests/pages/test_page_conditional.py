@@ -22,18 +22,9 @@ from jlml_core.store.checkpoints import CheckpointStore
 from jlml_core.training.train import fit
 from tests.apptest_helpers import open_page
 from tests.pages.test_page_your_digit import UPLOAD_KEY, mnist_png
+from tests.tiny_configs import TINY_CVAE
 
-# Trained in ~3 s; batches of 64 at 3e-3 so the decoder already uses the label.
-CVAE = TrainConfig(
-    arch="dense",
-    hidden_dim=64,
-    conditional=True,
-    epochs=2,
-    train_subset=3000,
-    batch_size=64,
-    learning_rate=3e-3,
-    seed=1,
-)
+CVAE = TINY_CVAE
 
 
 @pytest.fixture(scope="module")

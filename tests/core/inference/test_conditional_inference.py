@@ -19,17 +19,9 @@ from jlml_core.jobs import zoo_build
 from jlml_core.nn.models import balanced_labels, build_model
 from jlml_core.store.checkpoints import CheckpointStore
 from jlml_core.training.train import fit
+from tests.tiny_configs import TINY_CVAE
 
-CVAE = TrainConfig(
-    arch="dense",
-    hidden_dim=64,
-    conditional=True,
-    epochs=2,
-    train_subset=3000,
-    batch_size=64,
-    learning_rate=3e-3,
-    seed=1,
-)
+CVAE = TINY_CVAE
 
 
 @pytest.fixture(scope="module")

@@ -21,18 +21,9 @@ from jlml_core.store.checkpoints import CheckpointStore
 from jlml_core.training import calibration
 from jlml_core.training.objective import evaluate
 from jlml_core.training.train import fit, make_optimizer, train_one_epoch
+from tests.tiny_configs import TINY_CVAE
 
-# Batches of 64 at 3e-3: in 94 steps the decoder learns to use the label.
-CVAE = TrainConfig(
-    arch="dense",
-    hidden_dim=64,
-    conditional=True,
-    epochs=2,
-    train_subset=3000,
-    batch_size=64,
-    learning_rate=3e-3,
-    seed=1,
-)
+CVAE = TINY_CVAE
 ROOT = Path(__file__).resolve().parents[3]
 
 
