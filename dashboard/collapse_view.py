@@ -67,7 +67,7 @@ def _show_remedy_pair(entry: Entry) -> None:
     if named:
         rows = []
         for name, member in named.items():
-            metrics, dims = member.metrics, dimensions_for(member)
+            metrics, dims = member.metrics, shown[name]
             rows.append(
                 {
                     "model": name,

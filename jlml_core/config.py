@@ -32,19 +32,12 @@ NUM_CLASSES = 10
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
-# Fields added after checkpoints were cached, with the default that `to_dict` leaves out.
-_LATE_FIELD_DEFAULTS: dict[str, Any] = {
-    "init": "pytorch",
-    "precision": "auto",
-    "noise_std": 0.0,
-    "mask_fraction": 0.0,
-    "kl_warmup_epochs": 0.0,
-    "free_bits": 0.0,
-    "conditional": False,
-    "codebook_size": 128,
-    "commitment_weight": 0.25,
-    "linear": False,
-}
+# Fields added after checkpoints were cached: `to_dict` leaves them out at their defaults (read
+# from the fields below, after the class), so those checkpoints keep their keys.
+_LATE_FIELDS = (
+    "init", "precision", "noise_std", "mask_fraction", "kl_warmup_epochs", "free_bits",
+    "conditional", "codebook_size", "commitment_weight", "linear",
+)  # fmt: skip
 
 # Keys of a field's metadata, read by the command line (`jlml_core.cli_args`), which derives
 # one flag per field from them.
@@ -315,6 +308,9 @@ def _check_float(
         raise ConfigError(f"{name} must be {bound} and at most {high:g}, not {value}.")
 
 
+_LATE_FIELD_DEFAULTS: dict[str, Any] = {
+    f.name: f.default for f in dataclasses.fields(TrainConfig) if f.name in _LATE_FIELDS
+}
 _FLOAT_FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.type in ("float", float))
 
 
