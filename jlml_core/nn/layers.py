@@ -38,7 +38,8 @@ class ConvTranspose2dBiasAfter(nn.ConvTranspose2d):
         )
         # Under bf16 autocast y is bf16; an fp32 bias would promote the whole activation back to
         # fp32 (a slow copy, then fp32 ReLUs). Stock autocast casts the bias too. fp32: no-op.
-        return y + self.bias.to(y.dtype).view(1, -1, 1, 1)
+        # In place: the convolution's backward keeps its input and weight, not y.
+        return y.add_(self.bias.to(y.dtype).view(1, -1, 1, 1))
 
 
 class Conv2dViaFold(nn.Conv2d):
@@ -68,6 +69,8 @@ class Conv2dViaFold(nn.Conv2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.uses_fold:
             return super().forward(x)
+        if x.dtype == torch.bfloat16:
+            return self._forward_bf16(x)
         batch, _, height, width = x.shape
         kh, kw = self.kernel_size
         # fold scatters pixel p's tap (i, j) to p + (i, j) - padding: a correlation with the
@@ -82,6 +85,69 @@ class Conv2dViaFold(nn.Conv2d):
             padding=self.padding,
         )  # (B, out, H, W)
         return y + self.bias.view(1, -1, 1, 1) if self.bias is not None else y
+
+    def _forward_bf16(self, x: torch.Tensor) -> torch.Tensor:
+        """bf16 training (autocast): the taps as one bf16 matrix product, added into place in
+        fp32 by shifted slices (`_ShiftedTapSum`); returns fp32.
+
+        Why not `F.fold` here: in bf16 its col2im (and the im2col of its backward) took about
+        4 ms of a 27 ms `cnn_shallow` step at batch 128; the slices take a fraction of that
+        (docs/benchmarks.md, "Time to quality"). fp32 keeps `F.fold`, so fp32 training still
+        reproduces the shipped weights bit for bit.
+        """
+        kh, kw = self.kernel_size
+        taps_weight = self.weight.flip(-1, -2).permute(0, 2, 3, 1)  # (out, kh, kw, in)
+        taps = F.conv2d(x, taps_weight.reshape(-1, self.in_channels, 1, 1).to(x.dtype))
+        # (B, out*kh*kw, H, W) -> (out, kh, kw, B, H, W): views, whatever the memory layout.
+        planes = taps.transpose(0, 1).unflatten(0, (self.out_channels, kh, kw))
+        y = _ShiftedTapSum.apply(planes)  # (B, out, H, W) fp32
+        return y + self.bias.view(1, -1, 1, 1) if self.bias is not None else y
+
+
+class _ShiftedTapSum(torch.autograd.Function):
+    """Adds each pixel's k*k taps into place: planes (out, kh, kw, B, H, W) -> (B, out, H, W)
+    in fp32, "same" padding (kh // 2, kw // 2); tap (i, j) of pixel p lands on p + (i, j) - pad.
+
+    A Function of its own because autograd's backward of k*k slice-adds would allocate and
+    zero a padded tensor per slice; the gradient of tap (i, j) is one shifted slice of the
+    padded output gradient.
+    """
+
+    @staticmethod
+    def forward(ctx, planes: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        out_channels, kh, kw, batch, height, width = planes.shape
+        ph, pw = kh // 2, kw // 2
+        ctx.planes_dtype = planes.dtype
+        ctx.shape = planes.shape
+        taps = planes.flatten(0, 2).transpose(0, 1)  # (B, out*kh*kw, H, W), as they came
+        channels_last = taps.is_contiguous(memory_format=torch.channels_last)
+        ctx.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        # A border of the padding on every side, so each kernel position is one shifted slice.
+        shape = (out_channels, batch, height + 2 * ph, width + 2 * pw)
+        out = torch.zeros(shape, dtype=torch.float32, device=planes.device)
+        for i in range(kh):
+            for j in range(kw):
+                out[:, :, i : i + height, j : j + width] += planes[:, i, j]
+        return out[:, :, ph : ph + height, pw : pw + width].transpose(0, 1)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        out_channels, kh, kw, batch, height, width = ctx.shape
+        ph, pw = kh // 2, kw // 2
+        padded = F.pad(grad.transpose(0, 1), (pw, pw, ph, ph))  # (out, B, H + 2ph, W + 2pw)
+        # Laid out as the taps came (channels_last), so the 1x1 convolution's backward reads
+        # them without a copy.
+        grad_taps = torch.empty(
+            (batch, out_channels * kh * kw, height, width),
+            dtype=ctx.planes_dtype,
+            device=grad.device,
+            memory_format=ctx.memory_format,
+        )
+        grad_planes = grad_taps.transpose(0, 1).unflatten(0, (out_channels, kh, kw))
+        for i in range(kh):
+            for j in range(kw):
+                grad_planes[:, i, j] = padded[:, :, i : i + height, j : j + width]
+        return grad_planes
 
 
 def to_stock_layers(module: nn.Module) -> nn.Module:

@@ -193,18 +193,18 @@ def _vq_layers(image_shape: ImageShape, dim: int) -> tuple[nn.Sequential, nn.Seq
     channels = image_shape[0]
     encoder = nn.Sequential(
         nn.Conv2d(channels, 32, 3, stride=2, padding=1),  # (B, 32, H/2, W/2)
-        nn.ReLU(),
+        nn.ReLU(inplace=True),
         nn.Conv2d(32, 64, 3, stride=2, padding=1),  # (B, 64, H/4, W/4)
-        nn.ReLU(),
+        nn.ReLU(inplace=True),
         nn.Conv2d(64, dim, 1),  # (B, D, H/4, W/4): z_e
     )
     decoder = nn.Sequential(
         nn.Conv2d(dim, 32, 1),  # (B, 32, H/4, W/4), as cnn_shallow's dense layer gives
-        nn.ReLU(),
+        nn.ReLU(inplace=True),
         ConvTranspose2dBiasAfter(32, 64, 3, stride=2, padding=1, output_padding=1),  # H/2
-        nn.ReLU(),
+        nn.ReLU(inplace=True),
         ConvTranspose2dBiasAfter(64, 32, 3, stride=2, padding=1, output_padding=1),  # H
-        nn.ReLU(),
+        nn.ReLU(inplace=True),
         Conv2dViaFold(32, channels, 3, padding=1),  # (B, C, H, W) logits
     )
     return encoder, decoder

@@ -87,6 +87,34 @@ def test_conv_via_fold_matches_stock_convolution(
         torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+@pytest.mark.parametrize(("out_channels", "kernel"), [(1, 3), (2, 3), (1, 5)])
+def test_conv_via_fold_in_bf16_matches_the_stock_convolution_of_the_same_bf16_values(
+    memory_format: torch.memory_format, out_channels: int, kernel: int
+) -> None:
+    """bf16 training's path (taps as a 1x1 convolution, added by shifted slices in fp32)
+    against the stock fp32 convolution of the bf16-rounded input and weights: equal up to the
+    one bf16 rounding of each tap, gradients included."""
+    torch.manual_seed(0)
+    fast = Conv2dViaFold(8, out_channels, kernel, padding=kernel // 2)
+    x = torch.randn(4, 8, 12, 10).contiguous(memory_format=memory_format)
+    x16 = x.to(torch.bfloat16).requires_grad_(True)
+    actual = fast(x16)
+    assert actual.dtype == torch.float32 and actual.shape == (4, out_channels, 12, 10)
+    x32 = x16.detach().float().requires_grad_(True)
+    weight = fast.weight.detach().to(torch.bfloat16).float().requires_grad_(True)
+    bias = fast.bias.detach().clone().requires_grad_(True)
+    expected = nn.functional.conv2d(x32, weight, bias, padding=kernel // 2)
+    torch.testing.assert_close(actual, expected, rtol=2e-2, atol=2e-2)
+    upstream = torch.randn_like(expected)
+    got = torch.autograd.grad(actual, [x16, fast.weight, fast.bias], upstream)
+    want = torch.autograd.grad(expected, [x32, weight, bias], upstream)
+    assert got[0].dtype == torch.bfloat16 and got[1].dtype == torch.float32
+    for g, w in zip(got, want, strict=True):
+        scale = w.abs().max().item()
+        torch.testing.assert_close(g.float(), w, rtol=0, atol=2e-2 * scale)
+
+
 @pytest.mark.parametrize(
     "settings", [{"stride": 2, "padding": 1}, {"padding": 0}, {"padding": 2, "dilation": 2}]
 )
