@@ -18,7 +18,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from jlml_core.config import FLAG, HELP, NONE_MEANS, ConfigError, TrainConfig
+from jlml_core.config import FLAG, HELP, NONE_MEANS, RECIPES, ConfigError, TrainConfig
 from jlml_core.nn import architectures
 
 CONFIG_GROUP = "model and training"
@@ -115,7 +115,7 @@ def _escaped(text: str) -> str:
 
 def _train_help(option: ConfigOption) -> str:
     if option.default is not None:
-        default = "(default: %(default)s)"
+        default = f"(default: {_escaped(str(option.default))})"
     elif option.none_means:
         default = f"(default: {_escaped(option.none_means)})"
     else:
@@ -124,18 +124,27 @@ def _train_help(option: ConfigOption) -> str:
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add one flag per `TrainConfig` field (a "model and training" group) to `parser`.
+    """Add one flag per `TrainConfig` field (a "model and training" group) and ``--recipe``
+    to `parser`.
 
-    `config_from_args` turns the parsed flags into the config.
+    `config_from_args` turns the parsed flags into the config. A flag left out is absent
+    from the namespace (not set to its default), so a recipe's value can stand in for it.
     """
     group = parser.add_argument_group(CONFIG_GROUP)
+    group.add_argument(
+        "--recipe",
+        choices=list(RECIPES),
+        default=None,
+        help="start from a named recipe; flags given as well override its values. "
+        + "; ".join(f"{r.name}: {_escaped(r.summary)}" for r in RECIPES.values()),
+    )
     for option in config_options():
         group.add_argument(
             option.flag,
             dest=option.dest,
             type=parse_bool if option.value_type is bool else option.value_type,
             choices=option.choices or None,
-            default=option.default,
+            default=argparse.SUPPRESS,
             help=_train_help(option),
         )
 
@@ -147,14 +156,14 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         CliError: an unknown architecture, or a value the config refuses (the message says
             which and why).
     """
+    given = {o.name: getattr(args, o.dest) for o in config_options() if hasattr(args, o.dest)}
+    recipe = RECIPES[args.recipe] if getattr(args, "recipe", None) else None
     try:
-        architectures.get_architecture(args.arch)
+        architectures.get_architecture(given.get("arch", TrainConfig.arch))
     except KeyError as error:
         raise CliError(error.args[0]) from error
     try:
-        return TrainConfig(
-            **{option.name: getattr(args, option.dest) for option in config_options()}
-        )
+        return recipe.config(**given) if recipe is not None else TrainConfig(**given)
     except ConfigError as error:
         raise CliError(str(error)) from error
 

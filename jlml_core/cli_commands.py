@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from jlml_core.cli_args import CliError, config_from_args, sweep_texts
-from jlml_core.config import TrainConfig
+from jlml_core.config import RECIPES, TrainConfig
 from jlml_core.data.datasets import load_split, resolve_dataset_dir
 from jlml_core.store import checkpoints, model_cache
 from jlml_core.training.train import Progress
@@ -42,7 +42,7 @@ class _ProgressBar:
             last = progress.history[-1]
             if "test_neg_elbo" in last:
                 postfix["test -ELBO"] = f"{last['test_neg_elbo']:.2f}"
-            else:
+            elif "test_reconstruction" in last:  # an epoch that was not evaluated has neither
                 postfix["test recon"] = f"{last['test_reconstruction']:.2f}"
         self.bar.set_postfix(postfix)
         if done >= total:
@@ -72,7 +72,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     if store is not None:
         print(f"cached: {store.path_for(config)}")
     else:
-        model_cache.get_or_train(config, stores=stores, on_progress=_ProgressBar())
+        recipe = RECIPES.get(args.recipe or "")
+        model_cache.get_or_train(
+            config,
+            stores=stores,
+            on_progress=_ProgressBar(),
+            evaluate_every_epoch=recipe is None or recipe.evaluate_every_epoch,
+        )
         store = model_cache.find(config, stores)
         print(f"trained and saved: {store.path_for(config)}")
     entry = store.read_entry(store.path_for(config))
@@ -151,7 +157,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     entry = resolve_entry(args)
     model = checkpoints.load_model(entry.path)
     if args.what == "prior":
-        z = latent.sample_prior(args.n, model.latent_dim, args.seed, args.temperature)
+        seed = getattr(args, "seed", TrainConfig.seed)  # absent unless --seed was given
+        z = latent.sample_prior(args.n, model.latent_dim, seed, args.temperature)
         # a conditional model's samples take the classes in turn: ten columns, one per class
         images = latent.decode_points(model, z, labels=balanced_labels(model, args.n))
     else:

@@ -319,3 +319,50 @@ def _key_of(config: TrainConfig) -> str:
     # Cached: a dashboard page asks every listed model's key dozens of times per run, and
     # building the canonical JSON costs ~20 us each (a config is frozen, so its key never moves).
     return hashlib.sha256(config.to_json().encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A named way to train: config values chosen by measurement, and when to evaluate.
+
+    Attributes:
+        name: what the command line (`train --recipe NAME`) and the Train page call it.
+        summary: one line on what it gives and what it costs.
+        values: TrainConfig field values; every other field keeps its default, and anything a
+            user sets on top wins.
+        evaluate_every_epoch: False evaluates after the last epoch only; the other epochs'
+            history records then have no test figures (an evaluation costs about 4 s here).
+    """
+
+    name: str
+    summary: str
+    values: tuple[tuple[str, Any], ...]
+    evaluate_every_epoch: bool = True
+
+    def config(self, **changes: Any) -> TrainConfig:
+        """The recipe's config with `changes` on top (validated)."""
+        return TrainConfig(**(dict(self.values) | changes))
+
+
+# Both train the 2-D shallow-CNN VAE (the defaults' arch, latent size and loss). Measured in
+# docs/benchmarks.md, "Time to quality" (`python bench/time_to_quality.py`).
+RECIPES: dict[str, Recipe] = {
+    recipe.name: recipe
+    for recipe in (
+        Recipe(
+            "quick",
+            "a good 2-D VAE in about a minute on a 2-core CPU: a large learning rate after a "
+            "short warm-up, cosine decay, 4 epochs, one evaluation at the end",
+            (("hidden_dim", 128), ("init", "glorot"), ("epochs", 4), ("learning_rate", 8e-3),
+             ("schedule", "warmup_cosine")),  # fmt: skip
+            evaluate_every_epoch=False,
+        ),
+        Recipe(
+            "full",
+            "the shipped default model's recipe: 20 epochs at 1e-3 with cosine decay, "
+            "evaluated after every epoch",
+            (("hidden_dim", 128), ("init", "glorot"), ("epochs", 20), ("learning_rate", 1e-3),
+             ("schedule", "cosine")),  # fmt: skip
+        ),
+    )
+}

@@ -79,6 +79,7 @@ def get_or_train(
     *,
     stores: list[CheckpointStore] | None = None,
     on_progress: ProgressCallback | None = None,
+    evaluate_every_epoch: bool = True,
 ) -> Autoencoder:
     """The cached model for `config`, training and caching it first if nobody has.
 
@@ -87,6 +88,7 @@ def get_or_train(
         stores: where to look, in order; the last writable one receives new models.
             Defaults to `default_stores()`.
         on_progress: passed to `fit` if training is needed.
+        evaluate_every_epoch: passed to `fit` (False: evaluate after the last epoch only).
 
     Returns:
         The model in eval mode on the CPU.
@@ -101,6 +103,8 @@ def get_or_train(
     with target.lock(config):
         if target.contains(config):  # another process finished it while we waited
             return target.load(config)
-        result = fit(config, on_progress=on_progress)
+        result = fit(
+            config, on_progress=on_progress, evaluate_every_epoch=evaluate_every_epoch
+        )
         target.save(config, result)
     return target.load(config)

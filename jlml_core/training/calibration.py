@@ -135,16 +135,26 @@ def _epoch_parts(config: TrainConfig, speed: Throughput) -> tuple[float, float, 
     )
 
 
-def estimate_training_seconds(config: TrainConfig, speed: Throughput) -> float:
-    """Seconds `fit(config)` should take at the measured speed.
+def estimate_training_seconds(
+    config: TrainConfig, speed: Throughput, *, evaluate_every_epoch: bool = True
+) -> float:
+    """Seconds `fit(config, evaluate_every_epoch=...)` should take at the measured speed.
 
     Each epoch trains on the (subset of the) training split and evaluates the whole test
-    split; the latent history adds a snapshot at the start, a few in the first epoch and one
-    after every epoch. Batches are sliced from tensors in memory, so their loading is part of
-    the measured step time.
+    split (only the last one does with `evaluate_every_epoch` False); the latent history adds
+    a snapshot at the start, a few in the first epoch and one after every epoch. Batches are
+    sliced from tensors in memory, so their loading is part of the measured step time.
     """
     steps = _steps_per_epoch(config, speed)
-    return estimated_seconds_done(config, speed, config.epochs, steps, steps, epoch_done=True)
+    return estimated_seconds_done(
+        config,
+        speed,
+        config.epochs,
+        steps,
+        steps,
+        epoch_done=True,
+        evaluate_every_epoch=evaluate_every_epoch,
+    )
 
 
 def estimated_seconds_done(
@@ -155,6 +165,7 @@ def estimated_seconds_done(
     steps_per_epoch: int,
     *,
     epoch_done: bool,
+    evaluate_every_epoch: bool = True,
 ) -> float:
     """The part of `estimate_training_seconds` done once a run reached `step` of `epoch`.
 
@@ -165,14 +176,16 @@ def estimated_seconds_done(
         step: steps done in that epoch.
         steps_per_epoch: optimiser steps per epoch.
         epoch_done: whether that epoch's evaluation and snapshot are done too.
+        evaluate_every_epoch: False: only the last epoch is evaluated.
     """
     training, evaluation, snapshot = _epoch_parts(config, speed)
     first_epoch = latent_history.first_epoch_snapshot_steps(steps_per_epoch)
     snapshots = sum(s <= step for s in first_epoch) if epoch == 1 else len(first_epoch)
-    done = (epoch - 1) * (training + evaluation + snapshot)
+    evaluated = evaluation if evaluate_every_epoch else 0.0  # after each earlier epoch
+    done = (epoch - 1) * (training + evaluated + snapshot)
     done += training * step / steps_per_epoch + snapshots * snapshot
     if epoch_done:
-        done += evaluation + snapshot
+        done += snapshot + (evaluation if evaluate_every_epoch or epoch == config.epochs else 0)
     return done
 
 

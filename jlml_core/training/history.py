@@ -37,6 +37,8 @@ def record_epochs(
     evaluate: Callable[[], EvalResult],
     images: int,
     after_epoch: Callable[[int, list[dict[str, float]]], None] | None = None,
+    *,
+    evaluate_every_epoch: bool = True,
 ) -> tuple[list[dict[str, float]], dict[str, Any]]:
     """Train and evaluate `epochs` epochs, recording each; returns the history and the metrics.
 
@@ -50,6 +52,8 @@ def record_epochs(
         evaluate: the test-set figures after an epoch (`objective.evaluate`).
         images: training images per epoch, of all processes together (for the throughput).
         after_epoch: called with the epoch and the history so far once its record is in.
+        evaluate_every_epoch: False evaluates after the last epoch only (a quick recipe's few
+            seconds); the other epochs' records then have no ``test_*`` figures.
 
     Returns:
         The history, one `epoch_record` per epoch, and the metrics: the last epoch's
@@ -62,7 +66,7 @@ def record_epochs(
         epoch_start = time.perf_counter()
         train_terms = train(epoch)
         train_seconds = time.perf_counter() - epoch_start
-        test = evaluate()
+        test = evaluate() if evaluate_every_epoch or epoch == epochs else None
         seconds = time.perf_counter() - epoch_start
         history.append(epoch_record(epoch, train_terms, test, images / train_seconds, seconds))
         if after_epoch is not None:
@@ -79,7 +83,7 @@ def record_epochs(
 def epoch_record(
     epoch: int,
     train_terms: dict[str, float],
-    test: EvalResult,
+    test: EvalResult | None,
     images_per_second: float,
     seconds: float,
 ) -> dict[str, Any]:
@@ -89,7 +93,7 @@ def epoch_record(
         epoch: 1-based epoch number.
         train_terms: the epoch's mean training loss terms (``train_loss``,
             ``train_reconstruction``, ``train_kl``).
-        test: the test-set figures after the epoch.
+        test: the test-set figures after the epoch (None: not evaluated).
         images_per_second: training throughput, evaluation left out.
         seconds: time of the whole epoch, evaluation included.
 
@@ -101,6 +105,8 @@ def epoch_record(
         treat a missing key as "not recorded".
     """
     record: dict[str, Any] = {"epoch": epoch, **train_terms}
+    if test is None:
+        return record | {"images_per_second": images_per_second, "seconds": seconds}
     record |= {
         "test_loss": test.loss,
         "test_reconstruction": test.reconstruction,

@@ -198,6 +198,7 @@ def fit(
     on_progress: ProgressCallback | None = None,
     device: torch.device | None = None,
     record_latents: bool = True,
+    evaluate_every_epoch: bool = True,
 ) -> FitResult:
     """Train a model from scratch as `config` says.
 
@@ -211,6 +212,8 @@ def fit(
         record_latents: record the codes of a fixed set of test digits at the start, a few
             times in the first epoch and after every epoch (`latent_history`); the weights
             come out the same either way.
+        evaluate_every_epoch: False evaluates after the last epoch only (`Recipe`); the
+            weights come out the same either way.
 
     Returns:
         The model (on the CPU, eval mode), per-epoch history, final test metrics and the
@@ -299,7 +302,12 @@ def fit(
 
     evaluate_epoch = functools.partial(evaluate, model, test, config)
     history, metrics = record_epochs(
-        config.epochs, train_epoch, evaluate_epoch, len(train), after_epoch
+        config.epochs,
+        train_epoch,
+        evaluate_epoch,
+        len(train),
+        after_epoch,
+        evaluate_every_epoch=evaluate_every_epoch,
     )
     model = model.to("cpu", memory_format=torch.contiguous_format).eval()
     # What "auto" became on this machine, so a cached model says whether it was bf16-trained.

@@ -24,7 +24,7 @@ from PIL import Image
 
 from jlml_core import cli, cli_args
 from jlml_core.analysis.evaluation import IW_SAMPLES, evaluate_model
-from jlml_core.config import HELP, PROJECT_DIR, ModelKind, Precision, TrainConfig
+from jlml_core.config import HELP, PROJECT_DIR, RECIPES, ModelKind, Precision, TrainConfig
 from jlml_core.jobs.sweep import train_command
 from jlml_core.nn import architectures
 from jlml_core.store import checkpoints, model_cache
@@ -381,6 +381,8 @@ def test_help_lists_every_config_field_with_its_help(
     command: str, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shown = _help_section(command, cli_args.CONFIG_GROUP, capsys, monkeypatch)
+    recipe_help = shown.pop("--recipe {" + ",".join(RECIPES) + "}")
+    assert all(recipe.summary[:30] in " ".join(recipe_help.split()) for recipe in RECIPES.values())
     assert shown == TRAIN_FLAG_HELP
     flags = {invocation.split()[0] for invocation in shown}
     assert flags == {_flag(field.name) for field in dataclasses.fields(TrainConfig)}
@@ -423,8 +425,8 @@ def test_every_config_flag_at_once_round_trips_through_train_command() -> None:
 
 
 def test_optional_fields_default_to_none_and_choices_come_from_the_literal_types() -> None:
-    args = cli.build_parser().parse_args(["train"])
-    assert args.hidden_dim is None and args.train_subset is None
+    config = cli.config_from_args(cli.build_parser().parse_args(["train"]))
+    assert config.hidden_dim is None and config.train_subset is None
     options = {option.name: option for option in cli_args.config_options()}
     assert options["kind"].choices == get_args(ModelKind)
     assert options["precision"].choices == get_args(Precision)
@@ -455,3 +457,22 @@ def test_evaluate_reports_with_the_importance_samples_the_zoo_recorded() -> None
         record["metrics"]["metrics_command"].endswith(f"--iw-samples {IW_SAMPLES}")
         for record in manifest.values()
     )
+
+
+@pytest.mark.parametrize("name", list(RECIPES))
+def test_a_recipe_gives_its_config_and_flags_given_as_well_win(name: str) -> None:
+    parse = cli.build_parser().parse_args
+    recipe = RECIPES[name]
+    assert cli.config_from_args(parse(["train", "--recipe", name])) == recipe.config()
+    # A flag at its plain default still wins: a given flag is never mistaken for "not given".
+    default_epochs = TrainConfig().epochs
+    given = parse(["train", "--recipe", name, "--epochs", str(default_epochs), "--seed", "3"])
+    assert cli.config_from_args(given) == recipe.config(epochs=default_epochs, seed=3)
+    assert recipe.config().arch == "cnn_shallow" and recipe.config().latent_dim == 2
+
+
+def test_the_full_recipe_is_the_shipped_default_model() -> None:
+    from jlml_core.store.checkpoints import CheckpointStore
+
+    shipped = CheckpointStore(PROJECT_DIR / "checkpoints", read_only=True)
+    assert shipped.contains(RECIPES["full"].config())

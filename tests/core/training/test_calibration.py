@@ -41,6 +41,9 @@ def test_estimate_adds_training_evaluation_and_snapshots() -> None:
     snapshots = len(latent_history.first_epoch_snapshot_steps(47)) + 3
     expected = 3 * (6000 / 1000 + 10_000 / 4000) + snapshots * digits / 8000
     assert calibration.estimate_training_seconds(config, SPEED) == pytest.approx(expected)
+    # Evaluating after the last epoch only: two evaluations fewer.
+    once = calibration.estimate_training_seconds(config, SPEED, evaluate_every_epoch=False)
+    assert once == pytest.approx(expected - 2 * 10_000 / 4000)
 
 
 def test_estimate_scales_linearly_with_epochs_and_subset_size() -> None:

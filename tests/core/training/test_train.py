@@ -161,6 +161,21 @@ def test_same_seed_same_weights_on_cpu(mnist, kind: str, arch: str) -> None:
     assert _without_timings(first.history) == _without_timings(second.history)
 
 
+def test_evaluating_only_at_the_end_trains_the_same_weights(mnist) -> None:
+    train, test = mnist
+    config = TrainConfig(arch="dense", epochs=3, batch_size=64, train_subset=256, seed=2)
+    every = fit(config, train, test.subset(50), device=CPU)
+    last = fit(config, train, test.subset(50), device=CPU, evaluate_every_epoch=False)
+    for name, tensor in every.model.state_dict().items():
+        assert torch.equal(tensor, last.model.state_dict()[name]), name
+    # The epochs before the last have no test figures; the last one's and the metrics agree.
+    assert [any(k.startswith("test_") for k in r) for r in last.history] == [False, False, True]
+    assert _without_timings(last.history)[-1] == _without_timings(every.history)[-1]
+    assert last.metrics["test_neg_elbo"] == every.metrics["test_neg_elbo"]
+    for record, full in zip(last.history[:-1], every.history[:-1], strict=True):
+        assert record["train_loss"] == full["train_loss"]
+
+
 def _without_timings(history: list[dict[str, float]]) -> list[dict[str, float]]:
     return [
         {k: v for k, v in r.items() if k not in {"seconds", "images_per_second"}} for r in history
