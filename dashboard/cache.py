@@ -285,6 +285,18 @@ def _throughput(key: tuple, _config: TrainConfig) -> calibration.Throughput:
     return calibration.measure_throughput(_config)
 
 
+@st.cache_resource
+def _measured() -> dict[tuple, calibration.Throughput]:
+    """The throughputs this server measured, by `_throughput_key` (shared by all sessions)."""
+    return {}
+
+
+def measured_throughput(config: TrainConfig) -> calibration.Throughput | None:
+    """`throughput_for(config)` if this server has measured it already, else None (nothing
+    is measured here)."""
+    return _measured().get(_throughput_key(config))
+
+
 def throughput_for(config: TrainConfig) -> calibration.Throughput:
     """Measured training and evaluation speed of a config's model, once per server.
 
@@ -292,7 +304,13 @@ def throughput_for(config: TrainConfig) -> calibration.Throughput:
     not by epochs, subset, learning rate or seed, so the estimate follows every widget
     without measuring again.
     """
-    key = (
+    key = _throughput_key(config)
+    speed = _measured()[key] = _throughput(key, config)
+    return speed
+
+
+def _throughput_key(config: TrainConfig) -> tuple:
+    return (
         config.dataset,
         config.arch,
         config.hidden_dim,
@@ -303,7 +321,6 @@ def throughput_for(config: TrainConfig) -> calibration.Throughput:
         getattr(config, "precision", "auto"),  # a TrainConfig field on newer versions
         torch.get_num_threads(),
     )
-    return _throughput(key, config)
 
 
 # --- Loss Comparison: the matched sets' numbers ----------------------------------------------

@@ -46,6 +46,7 @@ class LiveTraining:
         speed: the calibration behind the estimate.
         labels: test-set labels; the first N belong to the recorded digits.
         class_names: legend names of the classes.
+        evaluate_every_epoch: whether every epoch is evaluated (else the last only).
     """
 
     def __init__(
@@ -55,10 +56,15 @@ class LiveTraining:
         speed: Throughput,
         labels: np.ndarray,
         class_names: Sequence[str],
+        *,
+        evaluate_every_epoch: bool = True,
     ) -> None:
         self.config, self.label, self.speed = config, label, speed
         self.labels, self.class_names = labels, class_names
-        self.estimate = calibration.estimate_training_seconds(config, speed)
+        self.evaluate_every_epoch = evaluate_every_epoch
+        self.estimate = calibration.estimate_training_seconds(
+            config, speed, evaluate_every_epoch=evaluate_every_epoch
+        )
         self.started = time.perf_counter()
         # Axes fit the first snapshot and only grow: early codes of a VAE are a small blob that
         # a fixed +-3 prior box would shrink to a dot.
@@ -82,6 +88,7 @@ class LiveTraining:
             progress.step,
             progress.steps_per_epoch,
             epoch_done=progress.epoch_done,
+            evaluate_every_epoch=self.evaluate_every_epoch,
         )
         elapsed = self.elapsed()
         left = calibration.remaining_seconds(self.estimate, done, elapsed)

@@ -10,16 +10,25 @@ command line).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, get_args
 
 import streamlit as st
 
-from jlml_core.config import HELP, MAX_LATENT_DIM, TrainConfig
+from jlml_core.config import HELP, MAX_LATENT_DIM, RECIPES, Schedule, TrainConfig
 from jlml_core.data.datasets import DATASETS
 from jlml_core.nn import architectures
 from jlml_core.nn.losses import LOSS_LABELS
 
-DEFAULTS = TrainConfig()
+# The page starts from the quick recipe: a good 2-D VAE in about a minute.
+DEFAULT_RECIPE = "quick"
+DEFAULTS = RECIPES[DEFAULT_RECIPE].config()
+RECIPE = "train_recipe"
+RECIPE_LABELS = {
+    "quick": "Quick: a good 2-D VAE in about a minute",
+    "full": "Full: the shipped default's 20 epochs",
+}
+EVALUATE_EVERY_EPOCH = "train_evaluate_every_epoch"
+SCHEDULES = list(get_args(Schedule))
 # The command line's help text of each field (config.py), the widgets' tooltips unless they
 # say more.
 FIELD_HELP = {f.name: f.metadata[HELP] for f in dataclasses.fields(TrainConfig)}
@@ -49,6 +58,20 @@ FAMILIES: dict[str, dict[str, Any]] = {
     "VQ-VAE (128 codes of 16-D)": {"kind": "vq", "latent_dim": 16},
     "Linear AE (compare with PCA)": {"kind": "ae", "arch": "dense", "loss": "mse", "linear": True},
 }
+
+
+def _apply_recipe() -> None:
+    """Fill the recipe's fields (a callback, like `_apply_preset`); the rest stay as they are."""
+    recipe = RECIPES[st.session_state[RECIPE]]
+    for field, value in recipe.values:
+        st.session_state[f"train_{field}"] = value
+    st.session_state[EVALUATE_EVERY_EPOCH] = recipe.evaluate_every_epoch
+
+
+def evaluate_every_epoch() -> bool:
+    """The form's "evaluate after every epoch" choice (the default recipe's until drawn)."""
+    default = RECIPES[DEFAULT_RECIPE].evaluate_every_epoch
+    return bool(st.session_state.get(EVALUATE_EVERY_EPOCH, default))
 
 
 def _apply_preset() -> None:
@@ -92,7 +115,18 @@ def config_form(disabled: bool) -> dict:
             help=FIELD_HELP[field],
         )
 
-    st.selectbox(
+    recipes, families = st.columns(2, gap="large")
+    recipes.selectbox(
+        "Recipe",
+        list(RECIPES),
+        format_func=RECIPE_LABELS.get,
+        key=RECIPE,
+        on_change=_apply_recipe,
+        disabled=disabled,
+        help="; ".join(f"**{r.name}**: {r.summary}" for r in RECIPES.values())
+        + ". Sets epochs, learning rate, schedule, hidden width and initial weights.",
+    )
+    families.selectbox(
         "Start from a family",
         list(FAMILIES),
         key=PRESET,
@@ -109,6 +143,7 @@ def config_form(disabled: bool) -> dict:
                horizontal=True)  # fmt: skip
         choice("arch", "Architecture", arch_names, help=arch_help)
         number("latent_dim", "Latent dimension", 1, help=f"1 to {MAX_LATENT_DIM}.")
+        number("hidden_dim", "Hidden width", 16, placeholder="the architecture's")
     with objective:
         st.subheader("Loss")
         choice("loss", "Reconstruction loss", list(LOSS_LABELS), help=LOSS_HELP)
@@ -121,6 +156,16 @@ def config_form(disabled: bool) -> dict:
         number("epochs", "Epochs", 1)
         number("batch_size", "Batch size", 32)
         number("learning_rate", "Learning rate", 1e-4, format="%.4f")
+        choice("schedule", "Learning-rate schedule", SCHEDULES)
+        choice("init", "Initial weights", ["pytorch", "glorot"], st.radio, horizontal=True)
+        st.toggle(
+            "Evaluate after every epoch",
+            value=evaluate_every_epoch(),
+            key=EVALUATE_EVERY_EPOCH,
+            disabled=disabled,
+            help="Off: the test set is scored once, after the last epoch (about 4 s saved per "
+            "epoch); the loss chart then shows the test loss at the end only.",
+        )
         number("seed", "Seed", 1)
         number("train_subset", "Train on the first N images", 1000, value=None,
                placeholder="all of them", help="Empty: the whole training set.")  # fmt: skip

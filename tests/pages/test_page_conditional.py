@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from jlml_core.config import TrainConfig
+from jlml_core.config import RECIPES, TrainConfig
 from jlml_core.data import digit_input, load_split
 from jlml_core.inference import latent, reconstruction
 from jlml_core.store.checkpoints import CheckpointStore
@@ -164,7 +164,7 @@ def test_the_train_page_trains_a_conditional_model(
     at.number_input(key="train_epochs").set_value(1)
     at.number_input(key="train_train_subset").set_value(500)
     at.toggle(key="train_conditional").set_value(True).run()
-    config = TrainConfig(arch="dense", epochs=1, train_subset=500, conditional=True)
+    config = RECIPES["quick"].config(arch="dense", epochs=1, train_subset=500, conditional=True)
     assert f"key `{config.key()}`" in " ".join(m.value for m in at.markdown)
     at.button(key="train_start").click().run()
     assert not at.exception

@@ -13,6 +13,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from dashboard import cache
+from dashboard.zoo_replay import REPLAY_TAB
 from jlml_core.store import checkpoints, model_cache
 from jlml_core.store.checkpoints import CheckpointStore
 from jlml_core.store.model_cache import CACHE_ENV
@@ -145,6 +146,12 @@ def test_replay_steps_through_the_recorded_codes_with_their_losses(app_env: Path
     at.select_slider(key="zoo_replay_step").set_value(3).run()
     shown = {m.label: m.value for m in at.metric}
     assert (shown["moment"], shown["optimiser steps"]) == ("epoch 0.25", f"{history.steps[3]:,}")
+    # The "Play" tab is lazy: its animation is built only once a visitor opens the tab.
+    assert not [spec for spec in _specs(at) if spec.get("frames")]
+    at.session_state[REPLAY_TAB] = "Play"
+    at.run()
+    assert not at.exception
+    assert not at.metric  # the closed "Step through" tab did not run
     animation = next(spec for spec in _specs(at) if spec.get("frames"))
     assert len(animation["frames"]) == len(history)
     assert len(animation["frames"][0]["data"]) == 10  # one trace per digit class
@@ -155,6 +162,8 @@ def test_the_table_downloads_as_csv_and_the_replay_as_a_gif(app_env: Path, downl
                and e.config.latent_dim == 2)  # fmt: skip
     at = _zoo()
     at.selectbox(key="zoo_replay_model").set_value(vae.key).run()
+    at.session_state[REPLAY_TAB] = "Play"  # the GIF is offered beside the animation
+    at.run()
     assert not at.exception
     gif_name = f"{vae.config.slug()}_latent_replay.gif"
     buttons = {button.label: button.help for button in at.get("download_button")}

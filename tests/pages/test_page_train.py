@@ -13,14 +13,15 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from dashboard import cache
-from jlml_core.config import TrainConfig
+from jlml_core.config import RECIPES, TrainConfig
 from jlml_core.figures.payload import from_typed_array
 from jlml_core.store.checkpoints import CheckpointStore, read_latent_history
 from jlml_core.store.model_cache import CACHE_ENV
 from tests.apptest_helpers import texts
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = TrainConfig(arch="dense", epochs=1, train_subset=500)
+# The page starts from the quick recipe; the tests change only these three fields.
+TINY = RECIPES["quick"].config(arch="dense", epochs=1, train_subset=500)
 
 
 def _train_page() -> AppTest:
@@ -53,14 +54,40 @@ def test_shows_the_config_form_and_an_estimate(empty_cache: Path) -> None:
     assert at.title[0].value == "Train a model"
     assert [s.value for s in at.subheader][:3] == ["Model", "Loss", "Training"]
     assert "dense" in at.selectbox(key="train_arch").options
+    # The first open measures nothing (it would cost seconds); the estimate is one click away.
+    assert at.selectbox(key="train_recipe").value == "quick"
+    assert "Estimated time" not in _texts(at.caption)
+    assert "about a minute" in _texts(at.caption)
+    at.button(key="train_estimate").click().run()
     caption = _texts(at.caption)
     assert "Estimated time: **about" in caption
     assert "images/s for `cnn_shallow` training" in caption  # the default config, measured
     at = _set_tiny_config(at)
+    assert "Estimated time" not in _texts(at.caption)  # another shape: not measured yet
+    at.button(key="train_estimate").click().run()
     caption = _texts(at.caption)
     assert "measured here:" in caption and "images/s for `dense` training" in caption
     assert "1 torch thread" in caption  # the dashboard's thread count is part of the measurement
     assert at.button(key="train_start").label == "Train"
+    assert not [b for b in at.button if b.key == "train_estimate"]  # measured: no button
+
+
+def test_the_recipe_fills_its_fields_and_the_quick_one_evaluates_at_the_end(
+    empty_cache: Path,
+) -> None:
+    at = _train_page()
+    assert at.toggle(key="train_evaluate_every_epoch").value is False  # the quick recipe's
+    at.selectbox(key="train_recipe").set_value("full").run()
+    assert not at.exception
+    full = RECIPES["full"].config()
+    assert f"key `{full.key()}`" in _texts(at.markdown)  # the shipped default's key
+    for field in ("epochs", "learning_rate", "hidden_dim"):
+        assert at.number_input(key=f"train_{field}").value == getattr(full, field)
+    assert at.selectbox(key="train_schedule").value == full.schedule
+    assert at.toggle(key="train_evaluate_every_epoch").value is True
+    at.selectbox(key="train_recipe").set_value("quick").run()
+    assert at.number_input(key="train_epochs").value == RECIPES["quick"].config().epochs
+    assert at.toggle(key="train_evaluate_every_epoch").value is False
 
 
 @pytest.mark.parametrize(
@@ -133,7 +160,7 @@ def _live_training_script() -> None:
     import streamlit as st
 
     from dashboard.live_training import LiveTraining
-    from jlml_core.config import TrainConfig
+    from jlml_core.config import RECIPES, TrainConfig
     from jlml_core.data.datasets import load_split
     from jlml_core.training.calibration import measure_throughput
     from jlml_core.training.train import TrainingCancelled, fit
@@ -208,7 +235,8 @@ def test_family_preset_fills_the_fields_and_the_config_names_an_impossible_one(
     assert at.selectbox(key="train_loss").value == "mse"
     assert at.toggle(key="train_linear").value is True
     assert "This configuration cannot be trained" not in _texts(at.error)
-    assert "**AE · dense · z=2 · mse · linear · 5 ep**" in _texts(at.markdown)  # its label
+    linear = RECIPES["quick"].config(kind="ae", arch="dense", loss="mse", linear=True)
+    assert f"key `{linear.key()}`" in _texts(at.markdown)  # the quick recipe, made linear
     # A linear "CNN" cannot be: the config's one-line message names the field.
     at.selectbox(key="train_arch").set_value("cnn_shallow").run()
     assert "linear: a linear autoencoder has no convolutions" in _texts(at.error)
