@@ -78,6 +78,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             stores=stores,
             on_progress=_ProgressBar(),
             evaluate_every_epoch=recipe is None or recipe.evaluate_every_epoch,
+            record_latents=recipe is None or recipe.record_latents,
         )
         store = model_cache.find(config, stores)
         print(f"trained and saved: {store.path_for(config)}")

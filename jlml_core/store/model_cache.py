@@ -80,6 +80,7 @@ def get_or_train(
     stores: list[CheckpointStore] | None = None,
     on_progress: ProgressCallback | None = None,
     evaluate_every_epoch: bool = True,
+    record_latents: bool = True,
 ) -> Autoencoder:
     """The cached model for `config`, training and caching it first if nobody has.
 
@@ -89,6 +90,7 @@ def get_or_train(
             Defaults to `default_stores()`.
         on_progress: passed to `fit` if training is needed.
         evaluate_every_epoch: passed to `fit` (False: evaluate after the last epoch only).
+        record_latents: passed to `fit` (False: no latent history is saved).
 
     Returns:
         The model in eval mode on the CPU.
@@ -104,7 +106,10 @@ def get_or_train(
         if target.contains(config):  # another process finished it while we waited
             return target.load(config)
         result = fit(
-            config, on_progress=on_progress, evaluate_every_epoch=evaluate_every_epoch
+            config,
+            on_progress=on_progress,
+            evaluate_every_epoch=evaluate_every_epoch,
+            record_latents=record_latents,
         )
         target.save(config, result)
     return target.load(config)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import inspect
+import json
 import os
 import shlex
 import subprocess
@@ -476,3 +477,17 @@ def test_the_full_recipe_is_the_shipped_default_model() -> None:
 
     shipped = CheckpointStore(PROJECT_DIR / "checkpoints", read_only=True)
     assert shipped.contains(RECIPES["full"].config())
+
+
+def test_train_with_the_quick_recipe_evaluates_once_and_records_no_latents(
+    isolated: Path, capsys: pytest.CaptureFixture
+) -> None:
+    args = ["train", "--recipe", "quick", "--arch", "dense", "--epochs", "2",
+            "--train-subset", "256"]  # fmt: skip
+    assert cli.main(args) == 0
+    assert "test_neg_elbo" in capsys.readouterr().out
+    (entry,) = checkpoints.CheckpointStore(isolated / "cache").entries()
+    assert entry.config == RECIPES["quick"].config(arch="dense", epochs=2, train_subset=256)
+    history = json.loads((entry.path / "history.json").read_text())
+    assert ["test_neg_elbo" in record for record in history] == [False, True]
+    assert checkpoints.read_latent_history(entry.path) is None
