@@ -36,13 +36,13 @@ install-dev: $(DEV_STAMP)
 install: install-dev
 
 run: install-runtime
-	$(BIN)/streamlit run app.py
+	$(BIN)/python -m dashboard
 
 # Demo mode (dashboard/settings.py) plus the server options a public demo needs: generic error
 # messages, no Deploy button or developer menu, 1 MB uploads.
 demo: install-runtime
 	JLML_DEMO=1 STREAMLIT_CLIENT_SHOW_ERROR_DETAILS=none STREAMLIT_CLIENT_TOOLBAR_MODE=viewer \
-	STREAMLIT_SERVER_MAX_UPLOAD_SIZE=1 $(BIN)/streamlit run app.py
+	STREAMLIT_SERVER_MAX_UPLOAD_SIZE=1 $(BIN)/python -m dashboard
 
 test: install-dev
 	bash scripts/ensure_chromium.sh

@@ -4,7 +4,8 @@
     python tools/screenshots.py --out /tmp/shots --cache-dir /tmp/devcache --pages latent_explorer
 
 The same pieces drive the browser test and the click-latency benchmark: `free_port`,
-`StreamlitServer` (a context manager that starts `streamlit run app.py` on a free local port,
+`StreamlitServer` (a context manager that starts `python -m dashboard`, i.e. `streamlit run app.py`
+with its imports done first, on a free local port,
 waits until it answers, and kills its process group on exit), `launch_browser` (Debian's
 chromium, headless) and `wait_until_idle` (waits for the page's main content and until
 Streamlit has stopped running the script and showing spinners). Takes about 5 s per page.
@@ -61,19 +62,18 @@ def free_port() -> int:
 
 
 class StreamlitServer(contextlib.AbstractContextManager):
-    """`streamlit run app.py` in its own process group, on a free port, for the duration.
+    """`python -m dashboard` (`streamlit run app.py`, imports done first, as `make run` starts it)
+    in its own process group, on a free port, for the duration.
 
     Args:
         env: extra environment variables (e.g. JLML_CACHE_DIR).
-        app: the entry file, relative to the repository root.
         timeout: seconds to wait for the server to answer its health check.
     """
 
     def __init__(
-        self, env: dict[str, str] | None = None, app: str = "app.py", timeout: float = 90.0
+        self, env: dict[str, str] | None = None, timeout: float = 90.0
     ) -> None:
         self.env = {**os.environ, **(env or {})}
-        self.app = app
         self.timeout = timeout
         self.port = 0
         self.process: subprocess.Popen | None = None
@@ -87,7 +87,7 @@ class StreamlitServer(contextlib.AbstractContextManager):
         for _ in range(3):  # another program may grab the port between probe and bind
             self.port = free_port()
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", self.app,
+                [sys.executable, "-m", "dashboard",
                  "--server.port", str(self.port), "--server.address", "127.0.0.1",
                  "--server.headless", "true", "--server.fileWatcherType", "none",
                  "--browser.gatherUsageStats", "false"],

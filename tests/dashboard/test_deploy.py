@@ -88,7 +88,8 @@ def test_dockerfile_has_the_required_parts() -> None:
     env = " ".join(_args("ENV"))
     assert re.search(r"\bJLML_DEMO=1\b", env)
     (command,) = _args("CMD")
-    assert "streamlit" in command and "app.py" in command and "--server.port=8501" in command
+    # `python -m dashboard`: `streamlit run app.py` with the imports done before it answers
+    assert '"-m", "dashboard"' in command and "--server.port=8501" in command
     (install,) = [a for a in _args("RUN") if "pip install" in a]
     assert "-r deploy/requirements.txt" in install
 
