@@ -22,11 +22,11 @@ APP = Path(__file__).resolve().parent.parent / "app.py"
 def preload() -> list[str]:
     """Import every `dashboard` module (and with them torch, Plotly and the `jlml_core` modules
     the pages use); returns their names. Nothing runs: modules only define things."""
-    import dashboard
-
     # Decorating an `st.cache_data` function before the runtime exists logs a warning about
     # its storage; the storage is chosen again when the function is first called, inside it.
     from streamlit.runtime.caching import cache_data_api
+
+    import dashboard
 
     quiet = cache_data_api._LOGGER
     no_warnings = _BelowWarning()

@@ -17,7 +17,6 @@ from .charts import download_button, show_chart
 from .sidebar import current_entry, model_picker
 from .snippets import show_code
 
-
 REPLAY_TAB = "zoo_replay_tab"  # the open tab's label, in session state ("Step through", "Play")
 
 

@@ -357,8 +357,13 @@ RECIPES: dict[str, Recipe] = {
             "a good 2-D VAE in about a minute on a 2-core CPU: a large learning rate after a "
             "short warm-up, cosine decay, 4 epochs, one evaluation at the end, no latent "
             "recording on the command line",
-            (("hidden_dim", 128), ("init", "glorot"), ("epochs", 4), ("learning_rate", 8e-3),
-             ("schedule", "warmup_cosine")),  # fmt: skip
+            (
+                ("hidden_dim", 128),
+                ("init", "glorot"),
+                ("epochs", 4),
+                ("learning_rate", 8e-3),
+                ("schedule", "warmup_cosine"),
+            ),
             evaluate_every_epoch=False,
             record_latents=False,
         ),
@@ -366,8 +371,13 @@ RECIPES: dict[str, Recipe] = {
             "full",
             "the shipped default model's recipe: 20 epochs at 1e-3 with cosine decay, "
             "evaluated after every epoch",
-            (("hidden_dim", 128), ("init", "glorot"), ("epochs", 20), ("learning_rate", 1e-3),
-             ("schedule", "cosine")),  # fmt: skip
+            (
+                ("hidden_dim", 128),
+                ("init", "glorot"),
+                ("epochs", 20),
+                ("learning_rate", 1e-3),
+                ("schedule", "cosine"),
+            ),
         ),
     )
 }

@@ -70,9 +70,7 @@ class StreamlitServer(contextlib.AbstractContextManager):
         timeout: seconds to wait for the server to answer its health check.
     """
 
-    def __init__(
-        self, env: dict[str, str] | None = None, timeout: float = 90.0
-    ) -> None:
+    def __init__(self, env: dict[str, str] | None = None, timeout: float = 90.0) -> None:
         self.env = {**os.environ, **(env or {})}
         self.timeout = timeout
         self.port = 0

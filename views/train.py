@@ -198,7 +198,7 @@ else:
     else:
         st.caption(
             "**Estimate the time** measures this machine's speed first; the quick recipe takes "
-            "about a minute on a 2-core laptop CPU (docs/benchmarks.md, \"Time to quality\")."
+            'about a minute on a 2-core laptop CPU (docs/benchmarks.md, "Time to quality").'
         )
     controls = st.container(horizontal=True)
     controls.button(

@@ -109,7 +109,9 @@ def _pixels(image_shape: ImageShape) -> int:
 
 
 def _dense_encoder(image_shape: ImageShape, hidden_dim: int) -> tuple[nn.Module, int]:
-    module = nn.Sequential(nn.Flatten(), nn.Linear(_pixels(image_shape), hidden_dim), nn.ReLU(inplace=True))
+    module = nn.Sequential(
+        nn.Flatten(), nn.Linear(_pixels(image_shape), hidden_dim), nn.ReLU(inplace=True)
+    )
     return module, hidden_dim
 
 

@@ -1,9 +1,10 @@
 """The Train page in a real browser: set a small config, train it, watch it live, see the result.
 
-Starts `streamlit run app.py` on a free port with an empty user cache and drives Debian's
-chromium with Playwright, like a person: type the epochs and the subset, click Train, look at
-the page while it trains (after asking for the time estimate) (progress with elapsed and remaining time, the latent scatter) and
-after (the saved model, the last scatter). Skipped when either is missing. About a minute.
+Starts `python -m dashboard` on a free port with an empty user cache and drives Debian's
+chromium with Playwright, like a person: ask for the time estimate, type the epochs and the
+subset, click Train, look at the page while it trains (progress with elapsed and remaining time,
+the latent scatter) and after (the saved model, the last scatter). Skipped when either is
+missing. About a minute.
 Set JLML_TRAIN_SCREENSHOTS=<folder> to keep the two screenshots.
 """
 

@@ -22,7 +22,9 @@ def test_preload_imports_every_dashboard_module_and_what_the_pages_need() -> Non
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     count, everything = done.stdout.split()
-    modules = [p for p in (ROOT / "dashboard").glob("*.py") if p.stem not in {"__init__", "__main__"}]
+    modules = [
+        p for p in (ROOT / "dashboard").glob("*.py") if p.stem not in {"__init__", "__main__"}
+    ]
     assert (int(count), everything) == (len(modules), "True")
     assert "No runtime found" not in done.stderr  # the decorators' storage warning is hushed
 

@@ -28,6 +28,6 @@ def test_presets_are_distinct_models_and_the_first_is_the_default() -> None:
 
 
 def test_the_form_starts_from_the_quick_recipe_and_no_recipe_sets_a_family_field() -> None:
-    assert DEFAULTS == RECIPES["quick"].config()
+    assert RECIPES["quick"].config() == DEFAULTS
     for recipe in RECIPES.values():
         assert not {field for field, _ in recipe.values} & set(FAMILY_FIELDS), recipe.name

@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from jlml_core.config import RECIPES, TrainConfig
+from jlml_core.config import RECIPES
 from jlml_core.data import digit_input, load_split
 from jlml_core.inference import latent, reconstruction
 from jlml_core.store.checkpoints import CheckpointStore

@@ -13,7 +13,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from dashboard import cache
-from jlml_core.config import RECIPES, TrainConfig
+from jlml_core.config import RECIPES
 from jlml_core.figures.payload import from_typed_array
 from jlml_core.store.checkpoints import CheckpointStore, read_latent_history
 from jlml_core.store.model_cache import CACHE_ENV
@@ -160,7 +160,7 @@ def _live_training_script() -> None:
     import streamlit as st
 
     from dashboard.live_training import LiveTraining
-    from jlml_core.config import RECIPES, TrainConfig
+    from jlml_core.config import TrainConfig  # AppTest runs this source alone
     from jlml_core.data.datasets import load_split
     from jlml_core.training.calibration import measure_throughput
     from jlml_core.training.train import TrainingCancelled, fit
