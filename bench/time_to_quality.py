@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import subprocess
@@ -117,8 +118,6 @@ def svg_chart(runs: list[dict], title: str, subtitle: str = "") -> str:
     y_low, y_high = 140.0, min(max(p[1] for p in points) + 5, 200.0)
 
     def x_of(seconds: float) -> float:
-        import math
-
         share = (math.log10(max(seconds, x_low)) - math.log10(x_low)) / (
             math.log10(x_high) - math.log10(x_low)
         )

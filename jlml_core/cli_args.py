@@ -18,7 +18,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from jlml_core.config import FLAG, HELP, NONE_MEANS, RECIPES, ConfigError, TrainConfig
+from jlml_core.config import FLAG, HELP, NONE_MEANS, RECIPES, ConfigError, Recipe, TrainConfig
 from jlml_core.nn import architectures
 
 CONFIG_GROUP = "model and training"
@@ -149,6 +149,11 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         )
 
 
+def recipe_from_args(args: argparse.Namespace) -> Recipe | None:
+    """The recipe ``--recipe`` named, or None."""
+    return RECIPES[args.recipe] if getattr(args, "recipe", None) else None
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """Build and validate the config that `add_config_arguments`' parsed flags give.
 
@@ -157,7 +162,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             which and why).
     """
     given = {o.name: getattr(args, o.dest) for o in config_options() if hasattr(args, o.dest)}
-    recipe = RECIPES[args.recipe] if getattr(args, "recipe", None) else None
+    recipe = recipe_from_args(args)
     try:
         architectures.get_architecture(given.get("arch", TrainConfig.arch))
     except KeyError as error:

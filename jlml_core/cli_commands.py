@@ -9,8 +9,8 @@ import json
 import sys
 from pathlib import Path
 
-from jlml_core.cli_args import CliError, config_from_args, sweep_texts
-from jlml_core.config import RECIPES, TrainConfig
+from jlml_core.cli_args import CliError, config_from_args, recipe_from_args, sweep_texts
+from jlml_core.config import TrainConfig
 from jlml_core.data.datasets import load_split, resolve_dataset_dir
 from jlml_core.store import checkpoints, model_cache
 from jlml_core.training.train import Progress
@@ -72,7 +72,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if store is not None:
         print(f"cached: {store.path_for(config)}")
     else:
-        recipe = RECIPES.get(args.recipe or "")
+        recipe = recipe_from_args(args)
         model_cache.get_or_train(
             config,
             stores=stores,
