@@ -99,6 +99,12 @@ def _shipped_at(path: str, version: float, dataset: str) -> test_codes.EncodedTe
         return None
 
 
+def shipped_mutual_information(path: str, version: float, dataset: str) -> float | None:
+    """The I(x; z) estimate a zoo model ships with its encoded test set (None: compute it)."""
+    shipped = _shipped_at(path, version, dataset)
+    return None if shipped is None else shipped.mutual_information
+
+
 @st.cache_resource(show_spinner="Encoding the test set…", max_entries=16)
 @long_lived
 def encodings_at(path: str, version: float, dataset: str) -> latent.Encodings:

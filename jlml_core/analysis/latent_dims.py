@@ -48,7 +48,11 @@ class LatentDimensions(NamedTuple):
 
 
 def latent_dimensions(
-    mu: np.ndarray, logvar: np.ndarray, seed: int = 0, samples: int | None = None
+    mu: np.ndarray,
+    logvar: np.ndarray,
+    seed: int = 0,
+    samples: int | None = None,
+    mutual_information: float | None = None,
 ) -> LatentDimensions:
     """The latent dimensions' numbers from a data set's posteriors.
 
@@ -58,6 +62,9 @@ def latent_dimensions(
         seed: seeds the one posterior sample per image behind the mutual information.
         samples: samples the mutual information scores (None: all N; see
             `latent_stats.mutual_information`).
+        mutual_information: that estimate, already computed from these posteriors with this
+            seed and `samples` (a zoo model's `test_codes.EncodedTestSet` ships it); it is the
+            one slow number here.
 
     Raises:
         ValueError: without log-variances (an AE has no posterior to measure).
@@ -66,13 +73,15 @@ def latent_dimensions(
         raise ValueError("KL per dimension and I(x; z) need a VAE's posteriors (logvar is None).")
     mu_t = torch.as_tensor(np.asarray(mu, np.float32))
     logvar_t = torch.as_tensor(np.asarray(logvar, np.float32))
-    noise = torch.randn(mu_t.shape, generator=torch.Generator().manual_seed(seed))
-    z = mu_t + torch.exp(0.5 * logvar_t) * noise  # (N, D)
+    if mutual_information is None:
+        noise = torch.randn(mu_t.shape, generator=torch.Generator().manual_seed(seed))
+        z = mu_t + torch.exp(0.5 * logvar_t) * noise  # (N, D)
+        mutual_information = latent_stats.mutual_information(mu_t, logvar_t, z, samples)
     return LatentDimensions(
         kl_per_dim=latent_stats.mean_kl_per_dimension(mu_t, logvar_t).numpy(),
         variance=latent_stats.code_variance(mu_t).numpy(),
         active=latent_stats.active_dimensions(mu_t).numpy(),
-        mutual_information=latent_stats.mutual_information(mu_t, logvar_t, z, samples),
+        mutual_information=mutual_information,
     )
 
 

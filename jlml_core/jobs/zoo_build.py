@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from jlml_core.analysis import likelihood
+from jlml_core.analysis import latent_dims, likelihood
 from jlml_core.data.datasets import load_split
 from jlml_core.inference import latent, reconstruction
 from jlml_core.jobs.runner import TrainJob, Transfer, run_job, run_jobs
@@ -23,6 +23,7 @@ from jlml_core.jobs.runner import (
     data_checksums as data_checksums,  # re-exported: tests and docs use it
 )
 from jlml_core.jobs.runner import machine_description as machine_description
+from jlml_core.nn.latent_stats import MI_SAMPLES
 from jlml_core.store import checkpoints, test_codes
 from jlml_core.store.model_cache import zoo_dir
 from jlml_core.store.zoo import ZOO, read_manifest, write_manifest
@@ -111,11 +112,17 @@ def encode_test_set(folder: Path) -> test_codes.EncodedTestSet:
     encodings = latent.encode_images(model, images, labels=labels)
     outputs = likelihood.outputs_for(config.loss)
     errors = likelihood.shown_image_errors(model, images, outputs, labels=labels)
+    mutual_information = None
+    if encodings.logvar is not None:  # from the codes as stored, as the dashboard would
+        stored = test_codes.stored_logvar(encodings.logvar)
+        dimensions = latent_dims.latent_dimensions(encodings.mu, stored, samples=MI_SAMPLES)
+        mutual_information = dimensions.mutual_information
     return test_codes.EncodedTestSet(
         mu=encodings.mu,
         logvar=encodings.logvar,
         losses=reconstruction.per_image_loss(model, images, config.loss, labels=labels),
         pixel_errors={output: error._asdict() for output, error in errors.items()},
+        mutual_information=mutual_information,
     )
 
 

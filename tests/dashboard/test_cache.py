@@ -122,6 +122,28 @@ def test_shipped_codes_equal_the_models_own_encodings(shipped_cache: Path) -> No
     np.testing.assert_allclose(cache.test_losses_for(entry), losses, rtol=1e-5)
 
 
+def test_the_latent_dimensions_take_the_shipped_mutual_information(
+    shipped_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dashboard import latent_dims_view
+    from jlml_core.analysis import latent_dims
+    from jlml_core.nn import latent_stats
+    from jlml_core.nn.latent_stats import MI_SAMPLES
+
+    entry = entry_for(shipped_cache, "vae")
+    encodings = cache.encodings_for(entry)
+    # What the page would compute from the very codes it reads: what the file ships.
+    expected = latent_dims.latent_dimensions(encodings.mu, encodings.logvar, samples=MI_SAMPLES)
+    monkeypatch.setattr(latent_stats, "mutual_information", _no_call)
+    shown = latent_dims_view.dimensions_for(entry)
+    assert shown.mutual_information == pytest.approx(expected.mutual_information, rel=1e-9)
+    np.testing.assert_array_equal(shown.kl_per_dim, expected.kl_per_dim)
+
+
+def _no_call(*args: object, **kwargs: object) -> float:
+    raise AssertionError("computed, though the model ships its I(x; z)")
+
+
 def test_stale_shipped_codes_are_ignored_and_the_test_set_encoded(
     shipped_cache: Path, computed: list
 ) -> None:

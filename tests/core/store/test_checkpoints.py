@@ -175,6 +175,7 @@ def _encoded(rows: int, variational: bool) -> test_codes.EncodedTestSet:
         logvar=(-4 + rng.standard_normal((rows, 2))).astype(np.float32) if variational else None,
         losses=rng.normal(-5600.0, 300.0, rows).astype(np.float32),  # a CB model's magnitudes
         pixel_errors={"sigmoid": {"mse": 0.0391, "mae": 0.093, "sharpness": 0.27}},
+        mutual_information=1.2345678901234567 if variational else None,
     )
 
 
@@ -199,6 +200,7 @@ def test_encoded_test_set_round_trips_means_and_losses_exactly_log_variances_in_
     assert loaded.mu.dtype == loaded.losses.dtype == np.float32
     np.testing.assert_array_equal(loaded.losses, written.losses)  # float32 as computed
     assert loaded.pixel_errors == written.pixel_errors
+    assert loaded.mutual_information == written.mutual_information  # to the last bit
     if variational:
         np.testing.assert_array_equal(
             loaded.logvar, written.logvar.astype(np.float16).astype(np.float32)
