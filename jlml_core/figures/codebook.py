@@ -7,9 +7,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=40, b=10))
+from jlml_core.figures.template import new_figure, new_subplots
+
+_LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10))
 # Maps per row of the figure: ten 7 x 7 maps in one row leave each too small to read.
 MAPS_PER_ROW = 5
 # Neighbouring indices are unrelated codes, so each index gets the hue index * golden ratio
@@ -36,7 +37,7 @@ def code_maps_figure(maps: np.ndarray, titles: Sequence[str] | None = None) -> g
     maps = np.asarray(maps)
     count = max(len(maps), 1)
     rows, columns = -(-count // MAPS_PER_ROW), min(count, MAPS_PER_ROW)
-    figure = make_subplots(
+    figure = new_subplots(
         rows=rows,
         cols=columns,
         subplot_titles=list(titles) if titles is not None else None,
@@ -85,7 +86,7 @@ def codebook_usage_figure(counts: np.ndarray, perplexity: float | None = None) -
     title = f"Codebook usage on the test set: {used} of {size} codes used"
     if perplexity is not None:
         title += f", perplexity {perplexity:.1f}"
-    figure = go.Figure(
+    figure = new_figure(
         go.Bar(
             x=np.arange(size),
             y=counts,

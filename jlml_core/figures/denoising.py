@@ -11,8 +11,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from jlml_core.figures.template import new_figure
+
 _MODEL_COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860")
-_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=50, b=10))
+_LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=10))
 INPUT_NAME = "noisy input (no model)"
 
 
@@ -43,7 +45,7 @@ def psnr_curve_figure(
         The figure, one trace per model (then the input's line).
     """
     x = [float(v) for v in levels]
-    figure = go.Figure()
+    figure = new_figure()
     for index, (name, values) in enumerate(model_psnr.items()):
         if len(values) != len(x):
             raise ValueError(f"{name}: {len(values)} PSNR values for {len(x)} levels")

@@ -14,6 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from jlml_core.figures.colors import class_color
+from jlml_core.figures.template import new_figure
 from jlml_core.inference import latent
 from jlml_core.inference.plane import plane_extent
 
@@ -119,7 +120,7 @@ def snapshot_scatter(
     sigma = None
     if logvar is not None:
         sigma = np.sqrt(np.exp(np.asarray(logvar, np.float64)).mean(axis=1))  # (N,)
-    figure = go.Figure()
+    figure = new_figure()
     for label, name in enumerate(class_names):
         mask = labels == label
         if not mask.any():
@@ -143,7 +144,6 @@ def snapshot_scatter(
     figure.update_layout(
         title=dict(text=title, font=dict(size=14)),
         height=height,
-        template="plotly_white",
         margin=dict(l=10, r=10, t=50, b=10),
         legend=dict(title="class", itemsizing="constant"),
         hovermode="closest",

@@ -14,16 +14,16 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 from plotly.colors import sample_colorscale
-from plotly.subplots import make_subplots
 
 from jlml_core.figures.colors import class_color
+from jlml_core.figures.template import new_figure, new_subplots
 from jlml_core.nn import losses
 
 DEFAULT_PIXELS: tuple[float, ...] = (0.0, 0.2, 0.5, 0.8, 1.0)
 # Distinct from the class colours on purpose: these lines are pixel values, not digits.
 _PIXEL_SCALE = "Viridis"
 _MODEL_COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860")
-_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=50, b=10))
+_LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=10))
 
 
 def lambda_grid(n: int = 399, eps: float = 0.005) -> np.ndarray:
@@ -71,7 +71,7 @@ def loss_curves_figure(
     for the continuous Bernoulli, whose mean (not lambda) equals x at its optimum.
     """
     lambdas = lambda_grid(n_points)
-    figure = make_subplots(
+    figure = new_subplots(
         rows=1,
         cols=2,
         horizontal_spacing=0.08,
@@ -118,7 +118,7 @@ def loss_curves_figure(
 def log_normalizer_figure(n_points: int = 399, height: int = 420) -> go.Figure:
     """log C(lambda): what BCE leaves out. Its minimum is log 2 at lambda = 1/2."""
     lambdas = lambda_grid(n_points)
-    figure = go.Figure(
+    figure = new_figure(
         go.Scatter(
             x=lambdas,
             y=log_normalizer(lambdas),
@@ -148,7 +148,7 @@ def cb_mean_figure(n_points: int = 399, height: int = 320) -> go.Figure:
     """
     lambdas = lambda_grid(n_points)
     means = losses.cb_mean(_logits(lambdas)).numpy()
-    figure = go.Figure()
+    figure = new_figure()
     figure.add_trace(
         go.Scatter(
             x=lambdas,
@@ -196,7 +196,7 @@ def training_curves_figure(
         epochs: fix the x axis to this many epochs (a live chart that fills up as it trains).
     """
     labels = list(histories) or ["(no history)"]
-    figure = make_subplots(rows=1, cols=len(labels), subplot_titles=labels, horizontal_spacing=0.06)
+    figure = new_subplots(rows=1, cols=len(labels), subplot_titles=labels, horizontal_spacing=0.06)
     for col, label in enumerate(labels, start=1):
         records = histories.get(label, [])
         color = _MODEL_COLORS[(col - 1) % len(_MODEL_COLORS)]
@@ -234,7 +234,7 @@ def metric_bars_figure(
         for label, value in zip(labels, values, strict=True)
         if value is not None and np.isfinite(value)
     ]
-    figure = go.Figure(
+    figure = new_figure(
         go.Bar(
             x=[value for _, value in kept],
             y=[label for label, _ in kept],
@@ -261,7 +261,7 @@ def latent_scatter_figure(
     """Codes in a plane (N, 2) coloured by class, one WebGL trace per class."""
     points = np.asarray(points)
     labels = np.asarray(labels)
-    figure = go.Figure()
+    figure = new_figure()
     for index, name in enumerate(class_names):
         chosen = labels == index
         figure.add_trace(
@@ -296,7 +296,7 @@ def class_distribution_figure(
     """A box per class of a per-image quantity (N,), in the class colours."""
     values = np.asarray(values)
     labels = np.asarray(labels)
-    figure = go.Figure()
+    figure = new_figure()
     for index, name in enumerate(class_names):
         figure.add_trace(
             go.Box(

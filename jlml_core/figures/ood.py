@@ -6,10 +6,12 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from jlml_core.figures.template import new_figure
+
 INSIDE_COLOR = "#4c72b0"
 OUTSIDE_COLOR = "#dd8452"
 MARK_COLOR = "#000000"
-_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=50, b=10))
+_LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=10))
 
 
 def shared_bins(
@@ -56,7 +58,7 @@ def ood_histogram(
     edges = shared_bins(inside, outside, bins)
     centres = (edges[:-1] + edges[1:]) / 2  # (bins,)
     width = edges[1] - edges[0]
-    figure = go.Figure()
+    figure = new_figure()
     for scores, name, color in (
         (inside, inside_name, INSIDE_COLOR),
         (outside, outside_name, OUTSIDE_COLOR),

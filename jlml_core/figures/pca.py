@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from jlml_core.figures.template import new_figure
+
 BAR_COLOR = "#4c72b0"
-_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=50, b=10))
+_LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=10))
 
 
 def principal_angles_figure(angles_degrees: np.ndarray, height: int = 280) -> go.Figure:
@@ -19,7 +21,7 @@ def principal_angles_figure(angles_degrees: np.ndarray, height: int = 280) -> go
     """
     angles = np.asarray(angles_degrees, np.float64)
     labels = [f"θ{i + 1}" for i in range(len(angles))]
-    figure = go.Figure(
+    figure = new_figure(
         go.Bar(
             x=labels,
             y=angles,

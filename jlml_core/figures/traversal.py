@@ -9,12 +9,12 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from jlml_core.analysis.latent_dims import CollapseHistory, LatentDimensions
+from jlml_core.figures.template import new_figure, new_subplots
 from jlml_core.inference.latent import tile
 
-_LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=50, b=50))
+_LAYOUT = dict(margin=dict(l=60, r=20, t=50, b=50))
 ACTIVE_COLOR = "#1f77b4"
 INACTIVE_COLOR = "#c7c7c7"
 _PAD = 2  # white pixels between the grid's digits
@@ -52,7 +52,7 @@ def traversal_figure(
         kl = "" if kl_per_dim is None else f" · {kl_per_dim[dim]:.2f} nats"
         return dimension_label(dim) + kl
 
-    figure = go.Figure(
+    figure = new_figure(
         go.Heatmap(
             z=mosaic,
             colorscale="gray",
@@ -106,7 +106,7 @@ def kl_bars_figure(models: Mapping[str, LatentDimensions], height: int = 320) ->
         f"I(x; z) ≈ {m.mutual_information:.2f} nats</sup>"
         for label, m in models.items()
     ] or labels
-    figure = make_subplots(
+    figure = new_subplots(
         rows=1, cols=len(labels), subplot_titles=titles, shared_yaxes=True, horizontal_spacing=0.05
     )
     for col, dims in enumerate(models.values(), start=1):
@@ -137,7 +137,7 @@ def collapse_history_figure(history: CollapseHistory, height: int = 300) -> go.F
         history: what training recorded (`analysis.latent_dims.collapse_history`).
         height: figure height in pixels.
     """
-    figure = make_subplots(
+    figure = new_subplots(
         rows=1,
         cols=3,
         subplot_titles=["KL per dimension (nats)", "active units", "I(x; z) estimate (nats)"],
