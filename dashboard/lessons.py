@@ -57,7 +57,7 @@ PAGE_CONTROLS: dict[str, frozenset[str]] = {
     }),
     "loss_comparison": frozenset({"lc_group", "lc_output", "lc_pixels"}),
     "model_zoo": frozenset({
-        "zoo_metric", "zoo_mode", "zoo_sweep", "zoo_points", "zoo_quantity",
+        "zoo_metric", "zoo_mode", "zoo_sweep", "zoo_view", "zoo_points", "zoo_quantity",
         "zoo_models",  # no widget: links.adopt_models reads it
     }),
 }

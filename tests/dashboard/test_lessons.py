@@ -258,6 +258,10 @@ LINK_READERS = {"adopt_model", "adopt_models", "publish", "publish_models", "inc
 CLICK_READERS = {"linked_click", "publish_click"}  # links.DIGIT and links.PLACE
 
 
+# Dashboard modules that draw a part of a page, with widgets a link sets.
+PAGE_PARTS = {"model_zoo": (VIEWS.parent / "dashboard" / "zoo_compare.py",)}
+
+
 def _link_parameters(path: Path) -> set[str]:
     """The URL parameters a view reads: its bound widgets' keys and the names it passes to
     the `links` functions that read or write a parameter."""
@@ -276,8 +280,9 @@ def _link_parameters(path: Path) -> set[str]:
         keywords = {k.arg: k.value for k in node.keywords}
         if "bind" in keywords and ast.unparse(keywords["bind"]) == "links.BIND":
             key = keywords["key"]
-            assert isinstance(key, ast.Constant), f"{path.name}:{node.lineno}: key not literal"
-            names.add(key.value)
+            value = key.value if isinstance(key, ast.Constant) else constants.get(key.id)
+            assert isinstance(value, str), f"{path.name}:{node.lineno}: key not a literal"
+            names.add(value)
         module, _, function = ast.unparse(node.func).rpartition(".")
         if module == "links" and function in LINK_READERS:
             first = node.args[0]
@@ -296,7 +301,8 @@ def test_page_controls_are_the_parameters_the_views_read() -> None:
     stems = {path.stem for path in VIEWS.glob("*.py")}
     assert stems == set(PAGE_CONTROLS) | NOT_PRESETS, "a new page: list it in PAGE_CONTROLS"
     for page, controls in PAGE_CONTROLS.items():
-        assert _link_parameters(VIEWS / f"{page}.py") == controls, page
+        parts = [VIEWS / f"{page}.py", *PAGE_PARTS.get(page, ())]
+        assert set().union(*map(_link_parameters, parts)) == controls, page
     assert set().union(*PAGE_CONTROLS.values()) >= lessons.MODEL_CONTROLS
 
 

@@ -200,10 +200,15 @@ def test_the_posterior_overlay_and_zoo_views_come_from_the_link(app_env: Path) -
     at = open_link("latent_explorer", {"latent_posteriors": "true"})
     assert not at.exception
     assert at.checkbox(key="latent_posteriors").value is True
-    at = open_link("model_zoo", {"zoo_quantity": "no such thing"})
+    at = open_link(
+        "model_zoo", {"zoo_view": "Distance and radius", "zoo_quantity": "no such thing"}
+    )
     assert not at.exception
     bound = {w.key: w.proto.query_param_key for w in [*at.radio, *at.selectbox]}
-    assert bound.get("zoo_quantity") == "zoo_quantity"
+    assert bound.get("zoo_quantity") == "zoo_quantity"  # its tab is open: the link said so
+    at = open_link("model_zoo", {"zoo_view": "no such tab"})
+    assert not at.exception
+    assert at.slider(key="zoo_points")  # the first tab
 
 
 # --- Zoo models by name -----------------------------------------------------------------------
