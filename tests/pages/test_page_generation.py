@@ -133,3 +133,15 @@ def test_each_mosaic_downloads_as_the_png_shown(app_env: Path, downloads: dict) 
         assert offered.mime == "image/png"
         shown = base64.b64decode(_image(at, caption).split(",", 1)[1])  # the page's data URL
         assert np.array_equal(_pixels(offered.make()), _pixels(shown)), what
+
+
+def test_the_python_expander_sends_its_code_only_once_opened(app_env: Path) -> None:
+    key = _key(app_env, "vae")
+    at = _page(key)
+    assert any(e.label == "Python" for e in at.expander)
+    assert not [c for c in at.code if "own Python" in c.value]  # closed: nothing sent
+    at.session_state[f"code_prior_samples_{key}"] = True  # as a click on it does
+    at.run()
+    assert not at.exception
+    (code,) = [c.value for c in at.code if "own Python" in c.value]
+    assert key in code and "seed=0" in code.replace(" ", "")
