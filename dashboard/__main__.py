@@ -48,8 +48,12 @@ class _BelowWarning(logging.Filter):
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Preload, then hand over to Streamlit's own command line: ``streamlit run app.py ARGV``."""
+    """Preload, measure the decode chunk size (`server.tune_decoding`), then hand over to
+    Streamlit's own command line: ``streamlit run app.py ARGV``."""
     preload()
+    from dashboard import server
+
+    server.tune_decoding()
     from streamlit.web import cli
 
     sys.argv = ["streamlit", "run", str(APP), *(sys.argv[1:] if argv is None else argv)]

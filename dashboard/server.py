@@ -64,6 +64,24 @@ def configure() -> None:
         _configured = True
 
 
+def tune_decoding() -> int:
+    """Measure the decode chunk size this machine runs best (`decoder.tune_inference_batch`)
+    with the server's thread count and the precision pages decode in; returns it.
+
+    ``python -m dashboard`` runs it before its health check answers (~0.2 s), so no visitor
+    waits for it. Measured on an untrained default-architecture model: only speed depends on
+    the chunk size, and the built-in conv decoders share their convolutions.
+    """
+    from jlml_core.config import TrainConfig  # deferred: only the launcher calls this
+    from jlml_core.inference.decoder import tune_inference_batch
+    from jlml_core.nn.models import build_model
+    from jlml_core.runtime.precision import resolve_precision
+
+    configure()
+    model = build_model(TrainConfig()).to(memory_format=torch.channels_last).eval()
+    return tune_inference_batch(model, resolve_precision("auto"))
+
+
 def after_run() -> None:
     """Hand back what a page run left behind; app.py calls it when each run ends.
 

@@ -168,7 +168,7 @@ def to_stock_layers(module: nn.Module) -> nn.Module:
 
 # --- Inference only ---------------------------------------------------------------------------
 # What follows never runs in training (no autograd, no parameters of its own): it decodes from
-# copies of a trained layer's weights, made once per model (`latent.inference_decoder`).
+# copies of a trained layer's weights, made once per model (`decoder.inference_decoder`).
 
 
 def _fused_conv_transpose_available(dtype: torch.dtype) -> bool:

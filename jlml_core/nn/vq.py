@@ -173,7 +173,7 @@ class Codebook(nn.Module):
 class VQDecoder(nn.Module):
     """Flattened grid (B, D*h*w) -> snapped to the codebook -> logits (B, C, H, W).
 
-    Not a plain `nn.Sequential` on purpose: the inference fast path (`latent.inference_decoder`)
+    Not a plain `nn.Sequential` on purpose: the inference fast path (`decoder.inference_decoder`)
     would run its layers and skip the snapping; this way it calls `VQVAE.decode`.
     """
 

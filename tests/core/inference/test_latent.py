@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from jlml_core.config import TrainConfig
-from jlml_core.inference import latent
+from jlml_core.inference import decoder
 from jlml_core.inference.latent import (
     Projection,
     decode_points,
@@ -151,7 +151,7 @@ def test_the_built_in_decoders_get_inference_steps_others_run_as_they_are(
     arch: str, prepared: bool
 ) -> None:
     model = build_model(TrainConfig(arch=arch, latent_dim=2)).eval()
-    steps = latent._inference_steps(model.decoder, torch.bfloat16)
+    steps = decoder._inference_steps(model.decoder, torch.bfloat16)
     assert (steps is not None) == prepared
     z = sample_prior(5, 2, seed=0)
     if not prepared:  # cnn_deep: model.decode under autocast, exactly as before

@@ -1,0 +1,210 @@
+"""A model's decoder prepared for inference: `inference_decoder`, and the chunk size it runs best
+at (`inference_batch`, measured per machine by `tune_inference_batch`).
+
+`latent.decode_points`, which every page's decode goes through, runs codes through it.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections.abc import Callable
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from jlml_core.nn.architectures import Reshape
+from jlml_core.nn.layers import (
+    Conv2dViaFold,
+    ConvTranspose2dBiasAfter,
+    InferenceConv2d,
+    InferenceConvTranspose2d,
+    InferenceLinear,
+)
+from jlml_core.nn.models import Autoencoder, is_conditional
+from jlml_core.runtime import precision as precisions
+
+Decode = Callable[[torch.Tensor], torch.Tensor]
+
+# `model.decode` under autocast (decoders without inference steps) runs in chunks of this many
+# codes: a conv decoder's activations then stay in the CPU cache, which decoded 400 cnn_shallow
+# points about 1.5x faster than one batch did (docs/benchmarks.md, "Decoding latency").
+DECODE_BATCH = 128
+# The inference steps of a conv decoder run this many codes per call: a chunk's largest
+# activation (32 channels at 28x28) is then ~3 MB in either precision, near the L2 cache. On the
+# 2-core AMD EPYC of docs/benchmarks.md ("Decoding 400 points", one thread) 400 points decoded
+# ~1.1x faster in chunks of 64 than of 128 in bf16, and ~1.3x in chunks of 32 in fp32. A dense
+# decoder's activations are small: it decodes up to `DENSE_BATCH` codes at once.
+INFERENCE_BATCH = {"fp32": 32, "bf16": 64}
+DENSE_BATCH = 1024
+# The best chunk differs between CPUs (on a 2-core Intel Xeon with AMX, 100-128 codes beat 64 by
+# ~1.2x in bf16 on one thread): `tune_inference_batch` measures it here, per precision and
+# torch thread count, and conv decoders then use what it found instead of `INFERENCE_BATCH`.
+BATCH_CANDIDATES = {"fp32": (16, 32, 64), "bf16": (64, 100, 128)}
+_TUNED_BATCH: dict[tuple[str, int], int] = {}
+_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+# Exact types only: a user's subclass may compute something else in its forward.
+_CONV_TRANSPOSE_TYPES = (nn.ConvTranspose2d, ConvTranspose2dBiasAfter)
+_CONV_TYPES = (nn.Conv2d, Conv2dViaFold)
+
+
+def _inference_steps(decoder: nn.Module, dtype: torch.dtype) -> list[Decode] | None:
+    """A decoder's layers as inference steps in `dtype`, or None if it holds another layer.
+
+    Handles what the built-in dense and cnn_shallow decoders are made of: Linear, ReLU, a
+    Reshape to images, (transposed) convolutions; each ReLU goes into the layer before it.
+    """
+    if type(decoder) is not nn.Sequential:
+        return None
+    layers, steps, index = list(decoder), [], 0
+    while index < len(layers):
+        layer, kind = layers[index], type(layers[index])
+        relu = index + 1 < len(layers) and type(layers[index + 1]) is nn.ReLU
+        index += 1 + relu
+        if kind is nn.Linear:
+            shape = None
+            reshape = layers[index] if index < len(layers) else None
+            if type(reshape) is Reshape and len(reshape.shape) == 3:  # to images: NHWC at once
+                shape, index = tuple(reshape.shape), index + 1
+            steps.append(InferenceLinear(layer, dtype, relu, shape))
+        elif kind in _CONV_TRANSPOSE_TYPES and layer.padding_mode == "zeros":
+            steps.append(InferenceConvTranspose2d(layer, dtype, relu))
+        elif kind in _CONV_TYPES and layer.padding_mode == "zeros":
+            steps.append(InferenceConv2d(layer, dtype, relu))
+        elif kind is nn.ReLU:
+            steps.append(torch.relu)
+        elif kind is Reshape:
+            steps.append(layer)
+        else:
+            return None
+    return steps
+
+
+class _PreparedSteps(NamedTuple):
+    """Inference steps and the weights they were copied from (to notice when those change)."""
+
+    sources: tuple[torch.Tensor, ...]  # detached: same storage and version counter
+    versions: tuple[int, ...]
+    steps: list[Decode] | None
+
+    def is_current(self, tensors: list[torch.Tensor]) -> bool:
+        return len(tensors) == len(self.sources) and all(
+            t.data_ptr() == s.data_ptr() and t._version == v
+            for t, s, v in zip(tensors, self.sources, self.versions, strict=True)
+        )
+
+
+# Per model and precision, the decoder's inference steps: a memo of each model's own weights,
+# dropped with the model (weak keys) and rebuilt when a weight is replaced or changed in place.
+_INFERENCE_DECODERS: weakref.WeakKeyDictionary[nn.Module, dict[str, _PreparedSteps]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+class InferenceDecoder(NamedTuple):
+    """A model's decoder ready to decode: `decode` maps the decoder's inputs (B, D) to fp32
+    logits (B, C, H, W) under `torch.inference_mode()`; `batch_size` codes per call keep its
+    activations in the CPU's cache. A conditional model's inputs are codes and one-hot labels,
+    (B, D + K) (`Autoencoder.with_label`)."""
+
+    decode: Decode
+    batch_size: int
+
+
+def inference_decoder(
+    model: Autoencoder, precision: precisions.ResolvedPrecision = "fp32"
+) -> InferenceDecoder:
+    """`model.decode` prepared for inference in `precision`, and the batch size it runs best at.
+
+    On the CPU, for the dense and cnn_shallow decoders, the layers run from copies of their
+    weights made once per model in the compute dtype (no autocast casts per call), channels_last
+    from the first layer on, with bias and ReLU inside oneDNN's transposed convolutions and the
+    last convolution as one matrix product (`layers.InferenceConvTranspose2d`,
+    `layers.InferenceConv2d`). The copies are rebuilt when the model's weights change. Any
+    other decoder or device runs `model.decode` under autocast, as training's forward pass does,
+    `DECODE_BATCH` codes at a time.
+
+    Args:
+        model: a trained model in eval mode.
+        precision: "fp32" or "bf16" (already resolved: see `precision.resolve_precision`).
+    """
+    device = next(model.parameters()).device
+    steps = None
+    if device.type == "cpu":
+        # Inference steps exist only for a flat Sequential of layers without buffers, whose own
+        # parameters are all its weights: cheaper to list than model.parameters() (~20 us).
+        layers = model.decoder if type(model.decoder) is nn.Sequential else [model.decoder]
+        tensors = [t for layer in layers for t in layer.parameters(recurse=False)]
+        cached = _INFERENCE_DECODERS.setdefault(model, {})
+        entry = cached.get(precision)
+        if entry is None or not entry.is_current(tensors):
+            entry = _PreparedSteps(
+                tuple(t.detach() for t in tensors),
+                tuple(t._version for t in tensors),
+                _inference_steps(model.decoder, _DTYPES[precision]),
+            )
+            cached[precision] = entry
+        steps = entry.steps
+    if steps is None:
+
+        def decode(codes: torch.Tensor) -> torch.Tensor:
+            with precisions.autocast(precision, device):
+                decoded = model.decoder(codes) if is_conditional(model) else model.decode(codes)
+                return decoded.float()  # a conditional model's codes carry their labels
+
+        return InferenceDecoder(decode, DECODE_BATCH)
+
+    def run(codes: torch.Tensor) -> torch.Tensor:
+        x = codes
+        for step in steps:
+            x = step(x)
+        return x.float()
+
+    convolutional = any(
+        isinstance(step, InferenceConvTranspose2d | InferenceConv2d) for step in steps
+    )
+    return InferenceDecoder(run, inference_batch(precision) if convolutional else DENSE_BATCH)
+
+
+def inference_batch(precision: precisions.ResolvedPrecision) -> int:
+    """Codes per call for a conv decoder's inference steps: what `tune_inference_batch`
+    measured best with this many torch threads, else `INFERENCE_BATCH`."""
+    tuned = _TUNED_BATCH.get((precision, torch.get_num_threads()))
+    return tuned if tuned is not None else INFERENCE_BATCH[precision]
+
+
+@torch.inference_mode()
+def tune_inference_batch(
+    model: Autoencoder,
+    precision: precisions.ResolvedPrecision,
+    codes: int = 400,
+    rounds: int = 3,
+) -> int:
+    """Measure which of `BATCH_CANDIDATES` decodes `codes` points fastest with this conv
+    model's inference steps here, with the calling thread's torch thread count; remember it
+    for every conv decoder (`inference_batch`) and return it.
+
+    Costs about `rounds` x 3 decodes of `codes` points (~0.2 s for 400 on 2 cores): the
+    dashboard's server runs it once as it starts (``python -m dashboard``). The chunk size
+    changes speed only, never the images.
+
+    Args:
+        model: a conv model in eval mode (its weights' values do not matter).
+        precision: "fp32" or "bf16".
+        codes: points per timed decode (the Latent Explorer decodes 400 for its background).
+        rounds: timed decodes per candidate; the fastest of each counts.
+    """
+    decoder = inference_decoder(model, precision)
+    z = torch.randn(codes, model.latent_dim, generator=torch.Generator().manual_seed(0))
+    best: dict[int, float] = {}
+    for _ in range(rounds):  # rounds interleaved, so a busy moment hits every candidate alike
+        for size in BATCH_CANDIDATES[precision]:
+            started = time.perf_counter()
+            for start in range(0, codes, size):
+                decoder.decode(z[start : start + size])
+            elapsed = time.perf_counter() - started
+            best[size] = min(best.get(size, elapsed), elapsed)
+    chosen = min(best, key=best.__getitem__)
+    _TUNED_BATCH[(precision, torch.get_num_threads())] = chosen
+    return chosen
