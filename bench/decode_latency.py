@@ -7,13 +7,15 @@ For the zoo's default model (`vae-cnn-z2`, shallow CNN) and its dense model (`va
 loaded from checkpoints/ as the dashboard loads them (eval, channels_last for conv models), it
 times decoding 1 point (a click) and 400 points (the Latent Explorer's 20 x 20 background) to
 images in [0, 1], in fp32 and bf16, with one torch thread (the dashboard server's
-`TORCH_THREADS`) and with two, for three paths:
+`TORCH_THREADS`) and with two, for four paths:
 
 - stock: the textbook decode, `torch.sigmoid(model.decode(z))` in one batch with the stock
   PyTorch layers (`layers.to_stock_layers`), under bf16 autocast for bf16: the baseline;
 - before: what `latent.decode_points` did before the inference decoder (the model's own
   `decode` under autocast, in chunks of 128, then sigmoid and numpy), replayed here;
-- now: `latent.decode_points` as the page calls it.
+- fixed: `latent.decode_points` in the fixed chunks every machine used before session 11;
+- now: `latent.decode_points` as the page calls it, in the chunk measured best here
+  (`decoder.tune_inference_batch`, which the server runs as it starts).
 
 Each figure is the median of many decodes after a warm-up; the rounds are interleaved (every
 path, precision and thread count once per round) and each row reports the median over rounds,
@@ -39,8 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from torch.nn import ConvTranspose2d  # noqa: E402
 
-from jlml_core.inference import latent  # noqa: E402
+from jlml_core.inference import decoder, latent  # noqa: E402
 from jlml_core.jobs.runner import machine_description  # noqa: E402
 from jlml_core.nn.layers import to_stock_layers  # noqa: E402
 from jlml_core.nn.models import Autoencoder  # noqa: E402
@@ -95,14 +98,23 @@ def previous_decode(model: Autoencoder, precision: str) -> Decode:
     return decode
 
 
+def fixed_chunk_decode(model: Autoencoder, precision: str) -> Decode:
+    """`latent.decode_points` in the fixed chunks of `decoder.INFERENCE_BATCH` (tuned on AMD
+    Zen 5 in session 8), which every machine used before the chunk was measured per machine."""
+    size = decoder.INFERENCE_BATCH[precision]
+    return lambda z: latent.decode_points(model, z, batch_size=size, precision=precision)
+
+
 def current_decode(model: Autoencoder, precision: str) -> Decode:
-    """`latent.decode_points` as the Latent Explorer calls it (precision given explicitly)."""
+    """`latent.decode_points` as the Latent Explorer calls it (precision given explicitly), in
+    the chunk `decoder.tune_inference_batch` measured best here, as the server does at start."""
     return lambda z: latent.decode_points(model, z, precision=precision)
 
 
 PATHS: dict[str, Callable[[Autoencoder, str], Decode]] = {
     "stock": stock_decode,
     "before": previous_decode,
+    "fixed": fixed_chunk_decode,
     "now": current_decode,
 }
 
@@ -197,6 +209,15 @@ def main(argv: list[str] | None = None) -> int:
         for path in PATHS
         for p in PRECISIONS
     }
+    conv = next(
+        (m for m in models.values() if any(isinstance(x, ConvTranspose2d) for x in m.modules())),
+        None,
+    )
+    if conv is not None:  # what `python -m dashboard` does once, here per thread count
+        for threads in args.threads:
+            torch.set_num_threads(threads)
+            chosen = {p: decoder.tune_inference_batch(conv, p) for p in PRECISIONS}
+            print(f"measured chunk, {threads} thread(s): {chosen}")
     rounds: dict[tuple, list[tuple[float, float]]] = {}
     for _ in range(args.rounds):
         for threads in args.threads:
