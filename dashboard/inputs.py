@@ -103,7 +103,7 @@ def parse_model_key(
     """The key of the listed model that `value` names, else None ('../../etc/passwd' is unknown).
 
     Args:
-        value: a zoo name ('vae-cnn-z2') or a config key ('e0ce167b8cde'), as a link has it.
+        value: a zoo name ('vae-cnn-z2') or a config key ('8e67622f7f41'), as a link has it.
         known: the keys of the models this server lists.
         names: name -> key of the models a link may name; the zoo's (`zoo_names`) when None.
     """

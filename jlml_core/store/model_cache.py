@@ -60,7 +60,7 @@ def find(
 
 
 def find_entry(name: str, stores: list[CheckpointStore] | None = None) -> Entry:
-    """The cached model whose config key (e.g. "e0ce167b8cde") or folder name is `name`.
+    """The cached model whose config key (e.g. "8e67622f7f41") or folder name is `name`.
 
     Only listed entries can match, so a name is never used as a path.
 

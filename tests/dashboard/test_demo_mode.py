@@ -123,7 +123,7 @@ def test_a_broken_model_is_reported_without_its_path(
 
 
 def test_public_error_cuts_paths_only_in_demo_mode(monkeypatch: pytest.MonkeyPatch) -> None:
-    message = "No such file: '/srv/jlml/cache/mnist-vae-e0ce167b8cde/model.safetensors'"
+    message = "No such file: '/srv/jlml/cache/mnist-vae-8e67622f7f41/model.safetensors'"
     monkeypatch.delenv("JLML_DEMO", raising=False)
     assert public_error(message) == message
     monkeypatch.setenv("JLML_DEMO", "1")

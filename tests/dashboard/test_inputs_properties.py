@@ -36,7 +36,7 @@ from jlml_core.store.zoo import ZOO
 # Few examples, no deadline, no example database in the worktree: a few seconds per run.
 PROPERTY = settings(max_examples=200, deadline=None, database=None)
 TEST_SET_SIZE = 10_000  # MNIST's test set: rows and typed indices run over it
-KNOWN = ("e0ce167b8cde", "0a3c73492859", "5f0d2a9e11b7")  # the first is the zoo's vae-cnn-z2
+KNOWN = ("8e67622f7f41", "0a3c73492859", "5f0d2a9e11b7")  # the first is the zoo's vae-cnn-z2
 
 # The number widgets' ranges as the pages pass them to links.clamp_param, in both bound sets,
 # and the wide range clamp_param uses to tell a clamped number from an unclamped one.
@@ -185,7 +185,7 @@ def test_the_model_a_link_writes_reads_back_as_the_same_model(key) -> None:
 
 @PROPERTY
 @given(KEY_LISTS, st.sampled_from([LAPTOP_LIMITS.compared_models, DEMO_LIMITS.compared_models]))
-@example(" e0ce167b8cde,e0ce167b8cde ,0a3c73492859", 3)
+@example(" 8e67622f7f41,8e67622f7f41 ,0a3c73492859", 3)
 def test_any_text_is_a_short_list_of_distinct_listed_keys_or_none(text, most) -> None:
     keys = parse_model_keys(text, KNOWN, most)
     if keys is not None:

@@ -93,11 +93,11 @@ def test_the_shipped_numbers_are_the_manifest_s_own() -> None:
 @pytest.mark.parametrize(
     ("placeholder", "expected"),
     [
-        ("metric vae-cnn-z2 test_kl", "6.43"),
-        ("metric vae-cnn-z2 knn_accuracy", "69.7%"),
-        ("metric vae-cnn-z2 test_neg_elbo", "146.8"),
+        ("metric vae-cnn-z2 test_kl", "6.89"),
+        ("metric vae-cnn-z2 knn_accuracy", "77.1%"),
+        ("metric vae-cnn-z2 test_neg_elbo", "142.6"),
         ("metric vae-cnn-z2 active_units", "2"),
-        ("metric vae-cnn-z2 test_kl .3f", "6.425"),
+        ("metric vae-cnn-z2 test_kl .3f", "6.895"),
         ("metric ae-dense-z2 code_spread[1] .2f", "4.52"),
         ("label vae-dense-z2", "VAE · dense · z=2 · bce · 20 ep"),
     ],
@@ -131,7 +131,7 @@ def test_a_good_lesson_parses_into_its_parts() -> None:
     assert lesson.preset == Preset("generation", "vae-cnn-z2",
                                    (("gen_tab", "Interpolation"), ("gen_start", "3")))  # fmt: skip
     assert lesson.question == Question("What appears halfway?", "a digit", ("a digit", "a blur"))
-    assert lesson.intro == "The intro, with the KL: 6.43 nats."
+    assert lesson.intro == "The intro, with the KL: 6.89 nats."
     assert (lesson.reveal, lesson.going_further) == ("A digit.", "Why?")
 
 
@@ -175,12 +175,12 @@ def test_a_number_question_needs_a_number_and_a_tolerance() -> None:
     asked = "answer: {{ metric vae-cnn-z2 test_kl }}\ntolerance: 10%\nunit: nats"
     number = _broken("choices:\n  - a digit\n  - a blur\nanswer: 1", asked)
     question = parse_lesson(number, "n", MANIFEST).question
-    assert question.is_number and question.value() == 6.43 and question.relative
-    assert question.is_right(6.0) and not question.is_right(5.7)  # within 10 % of 6.43
-    assert question.answer_text() == "6.43 nats (within ± 10% counts as right)"
-    assert question.feedback(6.0) == "Right: 6.43 nats (within ± 10% counts as right)."
+    assert question.is_number and question.value() == 6.89 and question.relative
+    assert question.is_right(6.3) and not question.is_right(6.1)  # within 10 % of 6.89
+    assert question.answer_text() == "6.89 nats (within ± 10% counts as right)"
+    assert question.feedback(6.3) == "Right: 6.89 nats (within ± 10% counts as right)."
     assert question.feedback(25) == (
-        "Not quite: you said 25 nats; the answer is 6.43 nats (within ± 10% counts as right)."
+        "Not quite: you said 25 nats; the answer is 6.89 nats (within ± 10% counts as right)."
     )
     with pytest.raises(LessonError, match="needs a 'tolerance'"):
         parse_lesson(number.replace("tolerance: 10%\n", ""), "n", MANIFEST)

@@ -57,9 +57,11 @@ def test_loss_comparison_sets_are_zoo_models_identical_but_for_the_loss(title: s
     assert len(rest) == 1, f"{title}: the models differ in more than their loss"
     recipe = configs[0]  # the default model's recipe, so the comparison is of strong models
     default = zoo.ZOO[zoo.DEFAULT_MODEL]
-    assert (recipe.schedule, recipe.init) == (default.schedule, default.init)
-    # 20 epochs like the default model at z = 2; the z = 16 set had 10 (the session's budget)
-    assert recipe.epochs == (default.epochs if recipe.latent_dim == 2 else 10)
+    fields = ("schedule", "init", "learning_rate")
+    assert [getattr(recipe, f) for f in fields] == [getattr(default, f) for f in fields]
+    # The full length: 20 epochs like the default model at z = 2, 24 like vae-cnn-z16 at z = 16
+    full = default if recipe.latent_dim == 2 else zoo.ZOO["vae-cnn-z16"]
+    assert recipe.epochs == full.epochs
     assert recipe.arch == default.arch and recipe.kind == "vae"
 
 
