@@ -56,7 +56,7 @@ MARKERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "your_digit": ((), ("How your picture is prepared", "Draw a digit in the box")),
     "generation": ((PICTURE,), ("Samples from the prior",)),
     "loss_comparison": (
-        (PLOT, f'{MAIN} [data-testid="stDataFrame"]', PICTURE),
+        (PLOT, f'{MAIN} [data-testid="stTable"]', PICTURE),
         ("What this comparison shows", "Training curves"),
     ),  # fmt: skip
     "model_zoo": ((PLOT,), ("Latent spaces side by side",)),  # its pictures: a lazy tab

@@ -19,10 +19,18 @@ from .charts import show_chart
 from .latent_dims_view import REMEDY_PAIR, dimensions_for, zoo_entries
 from .sidebar import current_entry, model_picker
 
+COLLAPSE_OPEN = "zoo_collapse_open"  # whether the section is shown (its toggle), in session state
+
 
 def show_collapse(entries: list[Entry]) -> None:
     """Model Zoo section: the chosen VAE's collapse numbers over training, and the remedy pair."""
     st.header("Posterior collapse: KL per dimension, active units, I(x; z)")
+    # Shown on request, as the replay above: nothing is measured or drawn until asked.
+    if st.toggle("Show a VAE's collapse numbers and the free-bits remedy", key=COLLAPSE_OPEN):
+        _show_collapse(entries)
+
+
+def _show_collapse(entries: list[Entry]) -> None:
     vaes = [e for e in entries if e.config.is_variational]
     if not vaes:
         st.caption("No VAE is listed; an autoencoder has no posterior to collapse.")

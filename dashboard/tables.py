@@ -38,6 +38,36 @@ def show_table(table: pd.DataFrame, *, file_name: str, key: str, **kwargs: Any) 
     )
 
 
+def show_small_table(
+    table: pd.DataFrame,
+    *,
+    file_name: str,
+    key: str,
+    formats: dict[str, str] | None = None,
+    number: str = "{:,.1f}",
+) -> None:
+    """A few rows as a static table (`st.table`), numbers formatted, with the CSV button below.
+
+    `st.dataframe`'s interactive grid loads ~1.2 MB of JavaScript and costs a 2-core machine's
+    browser ~0.5 s on a page's first open: worth it for the Model Zoo's sortable list of every
+    model, not for a handful of rows.
+
+    Args:
+        table: the table as shown (its index is not).
+        file_name: the CSV's name (`jlml_core.figures.exports.file_name`).
+        key: the button's key is `{key}_csv`.
+        formats: a format string per numeric column (e.g. ``"{:.1%}"``); others get `number`.
+        number: the format of the numeric columns not in `formats`.
+    """
+    formats = formats or {}
+    numeric = table.select_dtypes("number").columns
+    style = table.style.format({c: formats.get(c, number) for c in numeric}, na_rep="–")
+    st.table(style.hide(axis="index"))
+    download_button(
+        "Download the table (CSV)", partial(frame_csv, table), file_name, key=f"{key}_csv"
+    )
+
+
 def show_metrics_table(
     entries: Sequence[Entry],
     columns: Sequence[str] | None = None,

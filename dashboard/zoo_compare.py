@@ -49,8 +49,10 @@ def _choose(entries: list[Entry]) -> tuple[list[Entry], bool]:
     sweeps = comparison.groups_differing_only_in(entries, "reconstruction_weight")
     mode = BY_HAND
     if sweeps:
+        # Two models by hand first: each compared model is a WebGL scatter, ~0.14 s of a 2-core
+        # machine's browser on a first open, and the sweep has five (lesson 03 links to it).
         mode = st.radio(
-            "Compare", [SWEEP, BY_HAND], horizontal=True, key="zoo_mode", bind=links.BIND
+            "Compare", [BY_HAND, SWEEP], horizontal=True, key="zoo_mode", bind=links.BIND
         )
     if mode == SWEEP:
         index = st.selectbox(

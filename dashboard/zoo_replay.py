@@ -18,6 +18,7 @@ from .sidebar import current_entry, model_picker
 from .snippets import show_code
 
 REPLAY_TAB = "zoo_replay_tab"  # the open tab's label, in session state ("Step through", "Play")
+REPLAY_OPEN = "zoo_replay_open"  # whether the section is shown (its toggle), in session state
 
 
 def class_names(entry: Entry) -> tuple[str, ...]:
@@ -28,6 +29,14 @@ def class_names(entry: Entry) -> tuple[str, ...]:
 def show_replay(entries: list[Entry]) -> None:
     """Step through, or play, the codes a model recorded while it trained."""
     st.header("Watch the latent space form")
+    # Shown on request: its charts are made once a visitor asks, not on the page's first open,
+    # where the Model Zoo's dozen charts cost a 2-core machine's browser seconds. (A toggle,
+    # not a lazy expander: the section holds expanders of its own, which may not nest.)
+    if st.toggle("Replay how a model's codes moved while it trained", key=REPLAY_OPEN):
+        _show_replay(entries)
+
+
+def _show_replay(entries: list[Entry]) -> None:
     recorded = [e for e in entries if replay.has_latent_history(e.path)]
     if not recorded:
         st.caption("No listed model recorded its codes while training; newly trained ones do.")

@@ -100,6 +100,7 @@ prior_tab, path_tab, rectangle_tab, plane_tab, traversal_tab = st.tabs(
     ],
     key="gen_tab",
     bind=links.BIND,
+    on_change="rerun",  # tells which tab is open: the traversals run only in theirs
 )
 
 with prior_tab:
@@ -241,5 +242,8 @@ with plane_tab:
             download="plane_mosaic",
         )
 
-with traversal_tab:
-    show_traversals(entry, output)
+# The other tabs run whatever is open (their pictures are cheap, and their widgets keep their
+# values); the traversals' two Plotly charts would make a first open load Plotly (~0.8 s).
+if traversal_tab.open:
+    with traversal_tab:
+        show_traversals(entry, output)

@@ -12,7 +12,7 @@ from dashboard.charts import show_chart
 from dashboard.images import show_image
 from dashboard.settings import public_error
 from dashboard.snippets import show_code
-from dashboard.tables import show_table
+from dashboard.tables import show_small_table
 from jlml_core.analysis import comparison, likelihood
 from jlml_core.analysis.classifier import ClassifierError
 from jlml_core.data.datasets import DataError
@@ -24,12 +24,12 @@ from jlml_core.store.checkpoints import CheckpointError, Entry
 PIXEL_CHOICES = [round(0.1 * i, 1) for i in range(11)]
 SHOWN = 8  # test images and prior samples per model
 SCORE_FORMATS = {
-    "pixel MSE": st.column_config.NumberColumn(format="%.4f"),
-    "pixel MAE": st.column_config.NumberColumn(format="%.3f"),
-    "sharpness": st.column_config.NumberColumn(format="%.2f"),
-    "kNN acc": st.column_config.NumberColumn(format="percent"),
-    "sample FID": st.column_config.NumberColumn(format="%.1f"),
-    "confidence": st.column_config.NumberColumn(format="percent"),
+    "pixel MSE": "{:.4f}",
+    "pixel MAE": "{:.3f}",
+    "sharpness": "{:.2f}",
+    "kNN acc": "{:.1%}",
+    "sample FID": "{:.1f}",
+    "confidence": "{:.1%}",
 }
 
 WHY_BCE = """
@@ -156,9 +156,9 @@ def _matched_models(entries: list[Entry]) -> None:
         st.error(f"Could not measure these models: {public_error(error)}")
         return
     show_code("likelihood_scores", group[0].key)
-    show_table(pd.DataFrame(likelihood.scores_table(rows)), key="lc_scores",
-               file_name=file_name("likelihood_scores", "csv", group[0].config),
-               hide_index=True, column_config=SCORE_FORMATS, width="stretch")  # fmt: skip
+    show_small_table(pd.DataFrame(likelihood.scores_table(rows)), key="lc_scores",
+                     file_name=file_name("likelihood_scores", "csv", group[0].config),
+                     formats=SCORE_FORMATS)  # fmt: skip
     st.markdown(COMPARABLE)
     if missing := [e for e in group if comparison.missing_evaluation(e)]:
         st.caption("Some evaluation metrics (kNN accuracy, FID, …) are missing. Run:")
@@ -169,8 +169,8 @@ def _matched_models(entries: list[Entry]) -> None:
 
     st.subheader("Likelihood scores, within one likelihood only")
     table = likelihood.iw_nll_by_likelihood({s.title: s.entries for s in sets})
-    show_table(pd.DataFrame(table), file_name=file_name("iw_nll_by_likelihood", "csv"),
-               key="lc_iw_nll", hide_index=True)  # fmt: skip
+    show_small_table(pd.DataFrame(table), file_name=file_name("iw_nll_by_likelihood", "csv"),
+                     key="lc_iw_nll")  # fmt: skip
     st.caption(
         "IW-NLL (nats per test image, as `evaluate` recorded it) under each model's likelihood. "
         "Compare down a column only: BCE scores grey pixels as 0/1 outcomes (not a density), "

@@ -29,6 +29,14 @@ def test_preload_imports_every_dashboard_module_and_what_the_pages_need() -> Non
     assert "No runtime found" not in done.stderr  # the decorators' storage warning is hushed
 
 
+def test_warming_up_leaves_plotly_s_default_template_alone() -> None:
+    import plotly.io as pio
+
+    before = pio.templates.default
+    launcher.warm_up()
+    assert pio.templates.default == before
+
+
 def test_main_hands_streamlit_run_app_py_and_the_options(monkeypatch: pytest.MonkeyPatch) -> None:
     from streamlit.web import cli
 
@@ -36,13 +44,15 @@ def test_main_hands_streamlit_run_app_py_and_the_options(monkeypatch: pytest.Mon
     from dashboard import server
 
     monkeypatch.setattr(launcher, "preload", lambda: [])
+    monkeypatch.setattr(launcher, "warm_up", lambda: seen.append("warm"))
     monkeypatch.setattr(server, "tune_decoding", lambda: seen.append("tuned") or 64)
     monkeypatch.setattr(cli, "main", lambda: seen.append(list(sys.argv)) or 0)
     monkeypatch.setattr(sys, "argv", ["dashboard"])
     with pytest.raises(SystemExit) as exit_info:
         launcher.main(["--server.port", "8599"])
     assert exit_info.value.code == 0
-    assert seen == ["tuned", ["streamlit", "run", str(ROOT / "app.py"), "--server.port", "8599"]]
+    command = ["streamlit", "run", str(ROOT / "app.py"), "--server.port", "8599"]
+    assert seen == ["warm", "tuned", command]
 
 
 def test_the_server_measures_its_decode_chunk_with_its_own_thread_count() -> None:

@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import cache
+from dashboard.collapse_view import COLLAPSE_OPEN
 from tests.apptest_helpers import ROOT, entry_for, open_page
 
 
@@ -31,9 +32,23 @@ def _text(elements) -> str:
     return " ".join(e.value for e in elements)
 
 
+def _traversals(model_key: str | None) -> AppTest:
+    """Generation with its "Latent traversals" tab open (the tab runs only when open)."""
+    at = open_page("generation", model_key)
+    assert not [c for c in at.get("plotly_chart") if c.proto.id.endswith("gen_traversal")]
+    at.session_state["gen_tab"] = "Latent traversals"  # as a click on the tab does
+    return at.run()
+
+
+def _collapse_section(model_key: str) -> AppTest:
+    """The Model Zoo with its collapse section shown (its toggle on)."""
+    at = open_page("model_zoo", model_key)
+    return at.toggle(key=COLLAPSE_OPEN).set_value(True).run()
+
+
 def test_traversal_grid_of_a_vae_follows_the_chosen_digit(app_env: Path) -> None:
     entry = entry_for(app_env, "vae", 4)  # the tiny 4-D VAE
-    at = open_page("generation", entry.key)
+    at = _traversals(entry.key)
     assert not at.exception
     grid = _chart(at, "gen_traversal")
     rows = grid["layout"]["yaxis"]["ticktext"]
@@ -55,7 +70,7 @@ def test_traversal_grid_of_a_vae_follows_the_chosen_digit(app_env: Path) -> None
 
 
 def test_traversals_say_plainly_that_an_autoencoder_has_none(app_env: Path) -> None:
-    at = open_page("generation", entry_for(app_env, "ae").key)
+    at = _traversals(entry_for(app_env, "ae").key)
     assert not at.exception
     assert any("Latent traversals need a VAE" in info.value for info in at.info)
     assert not [c for c in at.get("plotly_chart") if c.proto.id.endswith("gen_traversal")]
@@ -66,6 +81,9 @@ def test_model_zoo_plots_the_collapse_numbers_recorded_in_training(app_env: Path
     at = open_page("model_zoo", entry.key)
     assert not at.exception
     assert any("Posterior collapse" in h.value for h in at.header)
+    assert not [c for c in at.get("plotly_chart") if "collapse" in c.proto.id]  # until asked
+    at = _collapse_section(entry.key)
+    assert not at.exception
     history = _chart(at, "zoo_collapse_history")
     names = [trace["name"] for trace in history["data"]]
     assert names == ["z1", "z2", "z3", "z4", "active units", "I(x; z)"]
@@ -86,7 +104,7 @@ def test_a_history_without_the_numbers_is_read_as_not_recorded(
     try:
         (entry.path / "history.json").write_text(json.dumps(history))
         cache.history_for.clear()
-        at = open_page("model_zoo", entry.key)
+        at = _collapse_section(entry.key)
         assert not at.exception
         assert "trained before training recorded these numbers" in _text(at.caption)
         assert not [c for c in at.get("plotly_chart") if c.proto.id.endswith("collapse_history")]
@@ -102,7 +120,7 @@ def test_a_history_without_the_numbers_is_read_as_not_recorded(
 def test_the_shipped_beta_pair_sits_side_by_side(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     monkeypatch.delenv("JLML_ZOO_DIR", raising=False)
-    at = open_page("generation")
+    at = _traversals(None)
     assert not at.exception
     pair = _chart(at, "gen_beta_pair")
     assert len(pair["data"]) == 2

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import cache
 from dashboard.zoo_compare import VIEW_TAB, VIEWS
-from dashboard.zoo_replay import REPLAY_TAB
+from dashboard.zoo_replay import REPLAY_OPEN, REPLAY_TAB
 from jlml_core.store import checkpoints, model_cache
 from jlml_core.store.checkpoints import CheckpointStore
 from jlml_core.store.model_cache import CACHE_ENV
@@ -113,7 +113,8 @@ def test_posterior_radius_per_class_and_none_for_an_autoencoder(app_env: Path) -
 
 def test_reconstruction_weight_sweep_in_weight_order(sweep_env: Path) -> None:
     at = _zoo()
-    assert at.radio(key="zoo_mode").value == "Reconstruction-weight sweep"
+    assert at.radio(key="zoo_mode").value == "Pick models"  # two scatters on a first open
+    at.radio(key="zoo_mode").set_value("Reconstruction-weight sweep").run()
     titles = [
         json.loads(c.proto.spec)["layout"]["title"]["text"]
         for c in at.get("plotly_chart")
@@ -139,6 +140,8 @@ def test_replay_steps_through_the_recorded_codes_with_their_losses(app_env: Path
     at = _zoo()
     assert not at.exception
     assert "Watch the latent space form" in [h.value for h in at.header]
+    assert not at.select_slider  # the section runs once asked
+    at.toggle(key=REPLAY_OPEN).set_value(True).run()
     at.selectbox(key="zoo_replay_model").set_value(vae.key).run()
     slider = at.select_slider(key="zoo_replay_step")
     assert slider.value == len(history) - 1  # opens on the trained model
@@ -173,6 +176,7 @@ def test_the_table_downloads_as_csv_and_the_replay_as_a_gif(app_env: Path, downl
     vae = next(e for e in CheckpointStore(app_env).entries() if e.config.kind == "vae"
                and e.config.latent_dim == 2)  # fmt: skip
     at = _zoo()
+    at.toggle(key=REPLAY_OPEN).set_value(True).run()
     at.selectbox(key="zoo_replay_model").set_value(vae.key).run()
     at.session_state[REPLAY_TAB] = "Play"  # the GIF is offered beside the animation
     at.run()
