@@ -72,7 +72,11 @@ def _choose(entries: list[Entry]) -> tuple[list[Entry], bool]:
     by_key = {e.key: e for e in entries}
     selected = current_entry()
     first = selected.key if selected is not None and selected.key in by_key else entries[0].key
-    default = [first, *[k for k in by_key if k != first][:1]]
+    # Beside it, another model of its dataset if there is one (digits beside clothes compare
+    # nothing).
+    others = [k for k in by_key if k != first]
+    alike = [k for k in others if by_key[k].config.dataset == by_key[first].config.dataset]
+    default = [first, *(alike or others)[:1]]
     links.adopt_models("zoo_models", by_key, limits().compared_models)
     keys = st.multiselect(
         "Models",

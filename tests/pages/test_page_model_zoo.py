@@ -198,3 +198,21 @@ def test_the_table_downloads_as_csv_and_the_replay_as_a_gif(app_env: Path, downl
     assert downloads[gif_name].mime == "image/gif"
     gif = Image.open(io.BytesIO(downloads[gif_name].make()))
     assert gif.n_frames == len(checkpoints.read_latent_history(vae.path))
+
+
+def test_the_default_comparison_pairs_the_model_with_one_of_its_dataset(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jlml_core.store.model_cache import ZOO_ENV
+    from jlml_core.store.zoo import DEFAULT_MODEL, zoo_keys
+
+    monkeypatch.setenv(ZOO_ENV, str(ROOT / "checkpoints"))  # the shipped zoo, Fashion-MNIST too
+    cache.refresh_entries()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["model_key"] = zoo_keys()[DEFAULT_MODEL]
+    at = at.run().switch_page("views/model_zoo.py").run()
+    assert not at.exception
+    chosen = at.multiselect(key="zoo_models").value
+    by_key = {e.key: e for e in cache.list_entries()}
+    assert chosen[0] == zoo_keys()[DEFAULT_MODEL]
+    assert [by_key[k].config.dataset for k in chosen] == ["mnist", "mnist"]
