@@ -1,6 +1,6 @@
 """Decode latency: 1 and 400 latent points, JL-ML's decode against the stock-layer decoder.
 
-    .venv/bin/python bench/decode_latency.py                 # ~3 minutes on 2 cores
+    .venv/bin/python bench/decode_latency.py                 # ~2 minutes on 2 cores
     .venv/bin/python bench/decode_latency.py --rounds 5 --json-out bench/results/decode_latency.json
 
 For the zoo's default model (`vae-cnn-z2`, shallow CNN) and its dense model (`vae-dense-z2`),
@@ -13,15 +13,21 @@ images in [0, 1], in fp32 and bf16, with one torch thread (the dashboard server'
   PyTorch layers (`layers.to_stock_layers`), under bf16 autocast for bf16: the baseline;
 - before: what `latent.decode_points` did before the inference decoder (the model's own
   `decode` under autocast, in chunks of 128, then sigmoid and numpy), replayed here;
-- fixed: `latent.decode_points` in the fixed chunks every machine used before session 11;
-- now: `latent.decode_points` as the page calls it, in the chunk measured best here
-  (`decoder.tune_inference_batch`, which the server runs as it starts).
+- fixed: `latent.decode_points` as every machine ran it before session 11 (fixed chunks, the
+  last convolution as taps);
+- now: `latent.decode_points` as the page calls it, with the chunk and last convolution
+  measured best here (`decoder.tune_decode_setting`, which the server runs as it starts).
+
+The process runs with the dashboard server's settings (`server.configure()`: malloc keeps a
+decode's freed buffers), as the server does. A fresh process per row then times the first
+decodes (model load, then 1 point, then 400, where a one-off preparation would show) and the
+steady 400-point decode, with the server's malloc settings and with glibc's defaults, whose
+speed depends on what the process freed before (docs/benchmarks.md, "Session 12").
 
 Each figure is the median of many decodes after a warm-up; the rounds are interleaved (every
 path, precision and thread count once per round) and each row reports the median over rounds,
 so a shared machine's load hits every path alike: read the ratios against the stock path of the
-same run. It also times a fresh process's first decodes (model load, then 1 point, then 400),
-where a one-off preparation would show.
+same run.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch.nn import ConvTranspose2d  # noqa: E402
 
+from dashboard import server  # noqa: E402
 from jlml_core.inference import decoder, latent  # noqa: E402
 from jlml_core.jobs.runner import machine_description  # noqa: E402
 from jlml_core.nn.layers import to_stock_layers  # noqa: E402
@@ -53,7 +60,14 @@ from jlml_core.store import checkpoints, model_cache, zoo  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ("vae-cnn-z2", "vae-dense-z2")
-PRECISIONS = ("fp32", "bf16")
+# bf16 only where the CPU has bf16 instructions (pages decode in fp32 elsewhere: "auto"), and
+# not when ATen is capped below AVX-512 to stand in for an AVX2 CPU (`ATEN_CPU_CAPABILITY=avx2`;
+# see docs/benchmarks.md): bf16 is then emulated, minutes per row.
+PRECISIONS = (
+    ("fp32", "bf16")
+    if bf16_supported() and torch.backends.cpu.get_cpu_capability().startswith("AVX512")
+    else ("fp32",)
+)
 POINTS = (1, 400)
 PREVIOUS_DECODE_BATCH = 128
 
@@ -99,15 +113,26 @@ def previous_decode(model: Autoencoder, precision: str) -> Decode:
 
 
 def fixed_chunk_decode(model: Autoencoder, precision: str) -> Decode:
-    """`latent.decode_points` in the fixed chunks of `decoder.INFERENCE_BATCH` (tuned on AMD
-    Zen 5 in session 8), which every machine used before the chunk was measured per machine."""
-    size = decoder.INFERENCE_BATCH[precision]
-    return lambda z: latent.decode_points(model, z, batch_size=size, precision=precision)
+    """`latent.decode_points` as every machine ran it before session 11: chunks of
+    `decoder.INFERENCE_BATCH` (tuned on AMD Zen 5 in session 8), the last convolution as taps."""
+    run = decoder.inference_decoder(
+        model, precision, decoder.DecodeSetting(decoder.INFERENCE_BATCH[precision])
+    )
+
+    @torch.inference_mode()
+    def decode(z: np.ndarray) -> np.ndarray:
+        chunks = range(0, len(z), run.batch_size)
+        codes = torch.from_numpy(z)
+        return np.concatenate(
+            [latent.logits_to_images(run.decode(codes[i : i + run.batch_size])) for i in chunks]
+        )
+
+    return decode
 
 
 def current_decode(model: Autoencoder, precision: str) -> Decode:
-    """`latent.decode_points` as the Latent Explorer calls it (precision given explicitly), in
-    the chunk `decoder.tune_inference_batch` measured best here, as the server does at start."""
+    """`latent.decode_points` as the Latent Explorer calls it (precision given explicitly), with
+    the setting `decoder.tune_decode_setting` measured best here, as the server does at start."""
     return lambda z: latent.decode_points(model, z, precision=precision)
 
 
@@ -151,19 +176,22 @@ def largest_differences(model: Autoencoder) -> dict[str, float]:
         f"now_vs_stock_{p}": float(np.abs(decoded["now", p] - decoded["stock", p]).max())
         for p in PRECISIONS
     }
-    result["now_bf16_vs_stock_fp32"] = float(
-        np.abs(decoded["now", "bf16"] - decoded["stock", "fp32"]).max()
-    )
+    if "bf16" in PRECISIONS:
+        result["now_bf16_vs_stock_fp32"] = float(
+            np.abs(decoded["now", "bf16"] - decoded["stock", "fp32"]).max()
+        )
     return result
 
 
 FIRST_CALL_SCRIPT = """
-import sys, time
+import statistics, sys, time
 sys.path.insert(0, {root!r})
 import torch
 torch.set_num_threads(1)
 sys.path.insert(0, {bench!r})
 import decode_latency as bench
+if {server_malloc!r}:
+    bench.server.configure()  # one thread too
 model = bench.load_zoo_model({name!r})
 decode = bench.PATHS[{path!r}](model, {precision!r})
 times = []
@@ -172,20 +200,33 @@ for points in (1, 400):
     started = time.perf_counter()
     decode(z)
     times.append(1000 * (time.perf_counter() - started))
-print(times[0], times[1])
+steady = []
+for _ in range(15):
+    started = time.perf_counter()
+    decode(z)
+    steady.append(1000 * (time.perf_counter() - started))
+print(times[0], times[1], statistics.median(steady))
 """
 
 
-def first_call_ms(name: str, path: str, precision: str) -> tuple[float, float]:
-    """A fresh process's first 1-point and then 400-point decode, one thread (ms)."""
+def first_call_ms(
+    name: str, path: str, precision: str, server_malloc: bool
+) -> tuple[float, float, float]:
+    """A fresh process's first 1-point and then 400-point decode, and its median 400-point
+    decode after those, one thread, with the server's malloc settings or glibc's (ms)."""
     script = FIRST_CALL_SCRIPT.format(
-        root=str(ROOT), bench=str(ROOT / "bench"), name=name, path=path, precision=precision
+        root=str(ROOT),
+        bench=str(ROOT / "bench"),
+        name=name,
+        path=path,
+        precision=precision,
+        server_malloc=server_malloc,
     )
     output = subprocess.run(
         [sys.executable, "-c", script], check=True, capture_output=True, text=True
     ).stdout
-    one, many = output.split()
-    return float(one), float(many)
+    one, many, steady = output.split()
+    return float(one), float(many), float(steady)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json-out", default=None, help="also write the numbers here")
     args = parser.parse_args(argv)
 
+    server.configure()  # the server's malloc settings (and one thread, changed per round below)
     load_before = os.getloadavg()
     machine = machine_description().rsplit(",", 1)[0]  # the thread count varies below
     print(f"{machine}, {torch.backends.cpu.get_cpu_capability()}")
@@ -213,11 +255,13 @@ def main(argv: list[str] | None = None) -> int:
         (m for m in models.values() if any(isinstance(x, ConvTranspose2d) for x in m.modules())),
         None,
     )
+    settings = {}
     if conv is not None:  # what `python -m dashboard` does once, here per thread count
         for threads in args.threads:
             torch.set_num_threads(threads)
-            chosen = {p: decoder.tune_inference_batch(conv, p) for p in PRECISIONS}
-            print(f"measured chunk, {threads} thread(s): {chosen}")
+            chosen = {p: decoder.tune_decode_setting(conv, p) for p in PRECISIONS}
+            settings[threads] = {p: chosen[p]._asdict() for p in PRECISIONS}
+            print(f"measured setting, {threads} thread(s): {chosen}")
     rounds: dict[tuple, list[tuple[float, float]]] = {}
     for _ in range(args.rounds):
         for threads in args.threads:
@@ -259,13 +303,20 @@ def main(argv: list[str] | None = None) -> int:
     for name, diff in differences.items():
         print(f"  {name}: " + ", ".join(f"{k} {v:.2e}" for k, v in diff.items()))
     first = {}
-    print("\nfresh process, one thread: first decode of 1 point, then of 400 (ms)")
+    print(
+        "\nfresh process, one thread: first decode of 1 point, then of 400, then the median"
+        " 400-point decode (ms), with the server's malloc settings or glibc's defaults"
+    )
     for name in args.models:
         for path in ("before", "now"):
             for p in PRECISIONS:
-                one, many = first_call_ms(name, path, p)
-                first[f"{name} {path} {p}"] = [one, many]
-                print(f"  {name:<13} {path:<6} {p}: {one:7.2f} {many:8.2f}")
+                for malloc, server_malloc in (("server", True), ("glibc", False)):
+                    one, many, steady = first_call_ms(name, path, p, server_malloc)
+                    first[f"{name} {path} {p} {malloc}"] = [one, many, steady]
+                    print(
+                        f"  {name:<13} {path:<6} {p} {malloc:<6}: "
+                        f"{one:7.2f} {many:8.2f} {steady:8.2f}"
+                    )
     print(f"load average {load_before[0]:.2f} -> {load_after[0]:.2f} on {os.cpu_count()} CPUs")
     if args.json_out:
         summary = {
@@ -275,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
             "command": " ".join(["python", *sys.argv]),
             "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "load_average": [load_before, load_after],
+            "measured_settings": settings,
             "rows": rows,
             "largest_differences": differences,
             "first_call_ms": first,

@@ -60,7 +60,7 @@ class _BelowWarning(logging.Filter):
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Preload, warm up, measure the decode chunk size (`server.tune_decoding`), then hand over
+    """Preload, warm up, measure how to decode fastest (`server.tune_decoding`), then hand over
     to Streamlit's own command line: ``streamlit run app.py ARGV``."""
     preload()
     warm_up()

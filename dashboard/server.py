@@ -3,8 +3,8 @@
 Streamlit serves every visitor from one long-lived process and runs each script (each page
 run, each fragment rerun) on a new thread. What that process needs beyond the pages:
 
-- `configure()`: one torch thread and two malloc arenas; app.py calls it at the top of every
-  run (the first applies it, the rest change nothing).
+- `configure()`: one torch thread, two malloc arenas that keep a decode's freed buffers; app.py
+  calls it at the top of every run (the first applies it, the rest change nothing).
 - `heavy_compute()`: at most `SLOTS` model computations (and big PNG encodes) at a time.
 - `long_lived`: a cached builder's result, and all alive before it, leaves the GC's scans
   (with `runner.postScriptGC = false` in .streamlit/config.toml).
@@ -24,13 +24,16 @@ import gc
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import plotly.graph_objects as go
 import streamlit as st
 import torch
 
 from jlml_core.runtime import memory
+
+if TYPE_CHECKING:
+    from jlml_core.inference.decoder import DecodeSetting
 
 T = TypeVar("T")
 
@@ -40,6 +43,11 @@ TORCH_THREADS = 1
 # glibc gives busy threads up to 8 arenas per core, each keeping what was freed in it; with every
 # run on a new thread the server's garbage spread over all of them (~1.1 GB with 30 sessions).
 MALLOC_ARENAS = 2
+# Each arena keeps up to this much freed memory for reuse instead of trimming it: a 400-point
+# decode's activations (~20 MB in chunks of 200) then reuse the pages the last one freed rather
+# than fault in fresh ones, 29-33 ms -> ~15 ms on one thread (docs/benchmarks.md, "Session 12").
+# after_run() still hands everything back when a whole page run ends.
+MALLOC_KEEP = 64 * 1024 * 1024
 # Two cores run no more than two computations at once anyway, and each one holds a few MB of
 # activations that malloc keeps: 30 at once grew the server by ~200 MB.
 SLOTS = 2
@@ -49,7 +57,7 @@ _configure_lock = threading.Lock()
 
 
 def configure() -> None:
-    """Apply the server's process-wide settings: `TORCH_THREADS` and `MALLOC_ARENAS`.
+    """Apply the server's process-wide settings: `TORCH_THREADS`, `MALLOC_ARENAS`, `MALLOC_KEEP`.
 
     app.py calls it at the top of every run; only the first call in a process changes anything
     (Streamlit re-executes app.py per run, so "once" is kept here). Nothing else changes these
@@ -61,25 +69,27 @@ def configure() -> None:
             return
         torch.set_num_threads(TORCH_THREADS)
         memory.limit_malloc_arenas(MALLOC_ARENAS)
+        memory.keep_freed_memory(MALLOC_KEEP)
         _configured = True
 
 
-def tune_decoding() -> int:
-    """Measure the decode chunk size this machine runs best (`decoder.tune_inference_batch`)
-    with the server's thread count and the precision pages decode in; returns it.
+def tune_decoding() -> DecodeSetting:
+    """Measure the decode chunk size and last convolution this machine runs best
+    (`decoder.tune_decode_setting`) with the server's thread count, malloc settings and the
+    precision pages decode in; returns them.
 
-    ``python -m dashboard`` runs it before its health check answers (~0.2 s), so no visitor
+    ``python -m dashboard`` runs it before its health check answers (~0.4 s), so no visitor
     waits for it. Measured on an untrained default-architecture model: only speed depends on
-    the chunk size, and the built-in conv decoders share their convolutions.
+    the setting, and the built-in conv decoders share their convolutions.
     """
     from jlml_core.config import TrainConfig  # deferred: only the launcher calls this
-    from jlml_core.inference.decoder import tune_inference_batch
+    from jlml_core.inference.decoder import tune_decode_setting
     from jlml_core.nn.models import build_model
     from jlml_core.runtime.precision import resolve_precision
 
     configure()
     model = build_model(TrainConfig()).to(memory_format=torch.channels_last).eval()
-    return tune_inference_batch(model, resolve_precision("auto"))
+    return tune_decode_setting(model, resolve_precision("auto"))
 
 
 def after_run() -> None:

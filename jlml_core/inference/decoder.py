@@ -1,5 +1,5 @@
-"""A model's decoder prepared for inference: `inference_decoder`, and the chunk size it runs best
-at (`inference_batch`, measured per machine by `tune_inference_batch`).
+"""A model's decoder prepared for inference: `inference_decoder`, and the chunk size and last
+convolution it runs best with (`decode_setting`, measured per machine by `tune_decode_setting`).
 
 `latent.decode_points`, which every page's decode goes through, runs codes through it.
 """
@@ -38,18 +38,32 @@ DECODE_BATCH = 128
 # decoder's activations are small: it decodes up to `DENSE_BATCH` codes at once.
 INFERENCE_BATCH = {"fp32": 32, "bf16": 64}
 DENSE_BATCH = 1024
-# The best chunk differs between CPUs (on a 2-core Intel Xeon with AMX, 100-128 codes beat 64 by
-# ~1.2x in bf16 on one thread): `tune_inference_batch` measures it here, per precision and
-# torch thread count, and conv decoders then use what it found instead of `INFERENCE_BATCH`.
-BATCH_CANDIDATES = {"fp32": (16, 32, 64), "bf16": (64, 100, 128)}
-_TUNED_BATCH: dict[tuple[str, int], int] = {}
+# The best chunk differs between CPUs (on a 2-core Intel Xeon with AMX, 200 codes beat 64 by
+# ~1.2x in bf16, 100 beat 32 by ~1.05x in fp32, once malloc kept freed buffers:
+# `memory.keep_freed_memory`), and so does the faster way to run the last convolution (as taps,
+# or oneDNN's convolution: `layers.InferenceConv2d`). `tune_decode_setting` measures both here,
+# per precision and torch thread count; conv decoders then use what it found, not the defaults.
+BATCH_CANDIDATES = {"fp32": (32, 64, 100), "bf16": (64, 100, 200)}
+
+
+class DecodeSetting(NamedTuple):
+    """How a conv decoder's inference steps run: codes per call, and whether the last
+    convolution runs as a product of taps (`layers.InferenceConv2d`)."""
+
+    batch_size: int
+    conv_via_taps: bool = True
+
+
+_TUNED: dict[tuple[str, int], DecodeSetting] = {}
 _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 # Exact types only: a user's subclass may compute something else in its forward.
 _CONV_TRANSPOSE_TYPES = (nn.ConvTranspose2d, ConvTranspose2dBiasAfter)
 _CONV_TYPES = (nn.Conv2d, Conv2dViaFold)
 
 
-def _inference_steps(decoder: nn.Module, dtype: torch.dtype) -> list[Decode] | None:
+def _inference_steps(
+    decoder: nn.Module, dtype: torch.dtype, conv_via_taps: bool = True
+) -> list[Decode] | None:
     """A decoder's layers as inference steps in `dtype`, or None if it holds another layer.
 
     Handles what the built-in dense and cnn_shallow decoders are made of: Linear, ReLU, a
@@ -71,7 +85,7 @@ def _inference_steps(decoder: nn.Module, dtype: torch.dtype) -> list[Decode] | N
         elif kind in _CONV_TRANSPOSE_TYPES and layer.padding_mode == "zeros":
             steps.append(InferenceConvTranspose2d(layer, dtype, relu))
         elif kind in _CONV_TYPES and layer.padding_mode == "zeros":
-            steps.append(InferenceConv2d(layer, dtype, relu))
+            steps.append(InferenceConv2d(layer, dtype, relu, conv_via_taps))
         elif kind is nn.ReLU:
             steps.append(torch.relu)
         elif kind is Reshape:
@@ -95,11 +109,12 @@ class _PreparedSteps(NamedTuple):
         )
 
 
-# Per model and precision, the decoder's inference steps: a memo of each model's own weights,
-# dropped with the model (weak keys) and rebuilt when a weight is replaced or changed in place.
-_INFERENCE_DECODERS: weakref.WeakKeyDictionary[nn.Module, dict[str, _PreparedSteps]] = (
-    weakref.WeakKeyDictionary()
-)
+# Per model, precision and way of running the last convolution, the decoder's inference steps: a
+# memo of each model's own weights, dropped with the model (weak keys) and rebuilt when a weight
+# is replaced or changed in place.
+_INFERENCE_DECODERS: weakref.WeakKeyDictionary[
+    nn.Module, dict[tuple[str, bool], _PreparedSteps]
+] = weakref.WeakKeyDictionary()
 
 
 class InferenceDecoder(NamedTuple):
@@ -113,7 +128,9 @@ class InferenceDecoder(NamedTuple):
 
 
 def inference_decoder(
-    model: Autoencoder, precision: precisions.ResolvedPrecision = "fp32"
+    model: Autoencoder,
+    precision: precisions.ResolvedPrecision = "fp32",
+    setting: DecodeSetting | None = None,
 ) -> InferenceDecoder:
     """`model.decode` prepared for inference in `precision`, and the batch size it runs best at.
 
@@ -128,7 +145,10 @@ def inference_decoder(
     Args:
         model: a trained model in eval mode.
         precision: "fp32" or "bf16" (already resolved: see `precision.resolve_precision`).
+        setting: chunk size and last convolution for a conv decoder (default: `decode_setting`,
+            what was measured best here).
     """
+    setting = setting or decode_setting(precision)
     device = next(model.parameters()).device
     steps = None
     if device.type == "cpu":
@@ -137,14 +157,15 @@ def inference_decoder(
         layers = model.decoder if type(model.decoder) is nn.Sequential else [model.decoder]
         tensors = [t for layer in layers for t in layer.parameters(recurse=False)]
         cached = _INFERENCE_DECODERS.setdefault(model, {})
-        entry = cached.get(precision)
+        key = (precision, setting.conv_via_taps)
+        entry = cached.get(key)
         if entry is None or not entry.is_current(tensors):
             entry = _PreparedSteps(
                 tuple(t.detach() for t in tensors),
                 tuple(t._version for t in tensors),
-                _inference_steps(model.decoder, _DTYPES[precision]),
+                _inference_steps(model.decoder, _DTYPES[precision], setting.conv_via_taps),
             )
-            cached[precision] = entry
+            cached[key] = entry
         steps = entry.steps
     if steps is None:
 
@@ -164,47 +185,59 @@ def inference_decoder(
     convolutional = any(
         isinstance(step, InferenceConvTranspose2d | InferenceConv2d) for step in steps
     )
-    return InferenceDecoder(run, inference_batch(precision) if convolutional else DENSE_BATCH)
+    return InferenceDecoder(run, setting.batch_size if convolutional else DENSE_BATCH)
+
+
+def decode_setting(precision: precisions.ResolvedPrecision) -> DecodeSetting:
+    """How a conv decoder's inference steps run: what `tune_decode_setting` measured best
+    with this many torch threads, else `INFERENCE_BATCH` codes per call and taps."""
+    tuned = _TUNED.get((precision, torch.get_num_threads()))
+    return tuned if tuned is not None else DecodeSetting(INFERENCE_BATCH[precision])
 
 
 def inference_batch(precision: precisions.ResolvedPrecision) -> int:
-    """Codes per call for a conv decoder's inference steps: what `tune_inference_batch`
-    measured best with this many torch threads, else `INFERENCE_BATCH`."""
-    tuned = _TUNED_BATCH.get((precision, torch.get_num_threads()))
-    return tuned if tuned is not None else INFERENCE_BATCH[precision]
+    """Codes per call for a conv decoder's inference steps (`decode_setting`)."""
+    return decode_setting(precision).batch_size
 
 
 @torch.inference_mode()
-def tune_inference_batch(
+def tune_decode_setting(
     model: Autoencoder,
     precision: precisions.ResolvedPrecision,
     codes: int = 400,
-    rounds: int = 3,
-) -> int:
-    """Measure which of `BATCH_CANDIDATES` decodes `codes` points fastest with this conv
-    model's inference steps here, with the calling thread's torch thread count; remember it
-    for every conv decoder (`inference_batch`) and return it.
+    rounds: int = 5,
+) -> DecodeSetting:
+    """Measure which chunk size (`BATCH_CANDIDATES`) and last convolution (taps or oneDNN's)
+    decode `codes` points fastest with this conv model's inference steps here, with the
+    calling thread's torch thread count; remember it for every conv decoder (`decode_setting`)
+    and return it.
 
-    Costs about `rounds` x 3 decodes of `codes` points (~0.2 s for 400 on 2 cores): the
+    Costs about (`rounds` + 1) x 6 decodes of `codes` points (~0.6 s for 400 in bf16): the
     dashboard's server runs it once as it starts (``python -m dashboard``). The chunk size
-    changes speed only, never the images.
+    changes speed only; the two last convolutions differ by rounding (in bf16, oneDNN rounds
+    the logits to bf16: < 0.005 in a pixel in [0, 1]).
 
     Args:
         model: a conv model in eval mode (its weights' values do not matter).
         precision: "fp32" or "bf16".
         codes: points per timed decode (the Latent Explorer decodes 400 for its background).
-        rounds: timed decodes per candidate; the fastest of each counts.
+        rounds: timed decodes per candidate, after an untimed one (oneDNN prepares its
+            kernels for each new shape on first use); the fastest of each counts.
     """
-    decoder = inference_decoder(model, precision)
+    candidates = [
+        DecodeSetting(size, taps) for taps in (True, False) for size in BATCH_CANDIDATES[precision]
+    ]
+    decoders = {c: inference_decoder(model, precision, c) for c in candidates}
     z = torch.randn(codes, model.latent_dim, generator=torch.Generator().manual_seed(0))
-    best: dict[int, float] = {}
-    for _ in range(rounds):  # rounds interleaved, so a busy moment hits every candidate alike
-        for size in BATCH_CANDIDATES[precision]:
+    best: dict[DecodeSetting, float] = {}
+    for round_ in range(rounds + 1):  # interleaved, so a busy moment hits every candidate alike
+        for candidate, decoder in decoders.items():
             started = time.perf_counter()
-            for start in range(0, codes, size):
-                decoder.decode(z[start : start + size])
+            for start in range(0, codes, candidate.batch_size):
+                decoder.decode(z[start : start + candidate.batch_size])
             elapsed = time.perf_counter() - started
-            best[size] = min(best.get(size, elapsed), elapsed)
+            if round_ > 0:
+                best[candidate] = min(best.get(candidate, elapsed), elapsed)
     chosen = min(best, key=best.__getitem__)
-    _TUNED_BATCH[(precision, torch.get_num_threads())] = chosen
+    _TUNED[(precision, torch.get_num_threads())] = chosen
     return chosen

@@ -243,10 +243,15 @@ class InferenceConv2d:
     fp32 with an fp32 bias, and returns fp32 (oneDNN runs such a convolution at a few percent of
     its peak; see `Conv2dViaFold`). Other convolutions are `F.conv2d` with the weights cast once.
 
+    Which way is faster depends on the CPU: with AMX, oneDNN's bf16 convolution to one channel
+    took ~0.6x the time of the taps (2-core Intel Xeon); capped at AVX2, in fp32, ~2.5x.
+    `decoder.tune_decode_setting` measures both per machine.
+
     Args:
         layer: the trained layer (zero padding).
         dtype: the compute dtype, torch.float32 or torch.bfloat16.
         relu: apply a ReLU to the output.
+        taps: use the taps product where it applies (False: always the plain convolution).
     """
 
     # Above this many taps per pixel (out_channels * kh * kw) the plain convolution is used.
@@ -256,11 +261,12 @@ class InferenceConv2d:
     # image, 0.30 against 0.23 ms for 32).
     FOLD_MAX_BATCH = 16
 
-    def __init__(self, layer: nn.Conv2d, dtype: torch.dtype, relu: bool) -> None:
+    def __init__(self, layer: nn.Conv2d, dtype: torch.dtype, relu: bool, taps: bool = True) -> None:
         kh, kw = layer.kernel_size
         self.relu, self.dtype = relu, dtype
         self.uses_taps = (
-            kh % 2 == 1
+            taps
+            and kh % 2 == 1
             and kw % 2 == 1
             and layer.stride == (1, 1)
             and layer.padding == (kh // 2, kw // 2)

@@ -1,12 +1,17 @@
-"""How the process uses glibc's malloc: keep freed memory for training, give it back when serving.
+"""How the process uses glibc's malloc: keep freed buffers for reuse, and give memory back.
 
-Training (`keep_freed_memory`): a training step allocates and frees activations of several MB
-each, which glibc's malloc serves with mmap, or trims from the heap once freed, so the next step
-gets fresh pages from the kernel and faults on every one. Fixing the mmap threshold at its
-maximum and raising the trim threshold keeps those pages for reuse: a `cnn_shallow` step took
-about a fifth less time. The same trick as running PyTorch with jemalloc or tcmalloc, which
-PyTorch's CPU performance guide recommends. Nothing computed changes; the process keeps up to
-`TRIM_THRESHOLD` of freed memory.
+`keep_freed_memory`: a training step, or a decode of the Latent Explorer's 400 points,
+allocates and frees activations of several MB each, which glibc's malloc serves with mmap, or
+trims from the heap once freed, so the next step gets fresh pages from the kernel and faults on
+every one. Fixing the mmap threshold at its maximum and raising the trim threshold keeps those
+pages for reuse: a `cnn_shallow` training step took about a fifth less time, a 400-point decode
+about half. The same trick as running PyTorch with jemalloc or tcmalloc, which PyTorch's CPU
+performance guide recommends. Nothing computed changes; each malloc arena keeps up to the trim
+threshold of freed memory (`TRIM_THRESHOLD` for training, less for the server).
+
+Left alone, glibc moves its mmap threshold up to the largest block freed so far, so the same
+decode ran at either speed depending on what the process had done before (docs/benchmarks.md,
+"Session 12"); fixing the thresholds makes the speed the same in every process.
 
 Serving (`limit_malloc_arenas`, `release_freed_memory`): the dashboard's one process lives for
 days and serves every visitor, so it caps malloc's per-thread arenas and hands big freed
@@ -45,22 +50,30 @@ def _libc() -> ctypes.CDLL | None:
     return libc
 
 
-@functools.cache
-def keep_freed_memory() -> bool:
+def keep_freed_memory(trim_threshold: int = TRIM_THRESHOLD) -> bool:
     """Tell glibc's malloc to reuse large freed blocks instead of returning them to the kernel.
 
-    For training, where the same activation buffers come back every step. Not for the
-    dashboard's server, which must give memory back (see `release_freed_memory`).
-    Process-wide and idempotent; a no-op (False) off Linux or with another C library.
+    For training, where the same activation buffers come back every step, and for the
+    dashboard's server with a smaller `trim_threshold` (it also gives memory back after each
+    page run: see `release_freed_memory`). Process-wide; the last call's threshold holds. A
+    no-op (False) off Linux or with another C library.
+
+    Args:
+        trim_threshold: bytes of freed memory an arena may keep before it trims.
 
     Returns:
         True if both settings were applied.
     """
+    if trim_threshold < MMAP_THRESHOLD:
+        raise ValueError(
+            f"a trim threshold under the mmap threshold ({MMAP_THRESHOLD} bytes) would trim "
+            f"the blocks it should keep, got {trim_threshold}"
+        )
     libc = _libc()
     if libc is None:
         return False
     applied = libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
-    return libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1 and applied
+    return libc.mallopt(_M_TRIM_THRESHOLD, trim_threshold) == 1 and applied
 
 
 def limit_malloc_arenas(count: int) -> bool:

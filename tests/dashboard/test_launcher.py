@@ -45,7 +45,7 @@ def test_main_hands_streamlit_run_app_py_and_the_options(monkeypatch: pytest.Mon
 
     monkeypatch.setattr(launcher, "preload", lambda: [])
     monkeypatch.setattr(launcher, "warm_up", lambda: seen.append("warm"))
-    monkeypatch.setattr(server, "tune_decoding", lambda: seen.append("tuned") or 64)
+    monkeypatch.setattr(server, "tune_decoding", lambda: seen.append("tuned"))
     monkeypatch.setattr(cli, "main", lambda: seen.append(list(sys.argv)) or 0)
     monkeypatch.setattr(sys, "argv", ["dashboard"])
     with pytest.raises(SystemExit) as exit_info:
@@ -55,15 +55,16 @@ def test_main_hands_streamlit_run_app_py_and_the_options(monkeypatch: pytest.Mon
     assert seen == ["warm", "tuned", command]
 
 
-def test_the_server_measures_its_decode_chunk_with_its_own_thread_count() -> None:
+def test_the_server_measures_its_decode_setting_with_its_own_thread_count() -> None:
     code = (
         "import torch; from dashboard import server; from jlml_core.inference import decoder; "
         "chosen = server.tune_decoding(); "
-        "print(chosen, torch.get_num_threads(), decoder.inference_batch('fp32'), "
-        "decoder.inference_batch('bf16'))"
+        "print(*chosen, torch.get_num_threads(), *decoder.decode_setting('fp32'), "
+        "*decoder.decode_setting('bf16'))"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    chosen, threads, *batches = map(int, done.stdout.split())
-    assert threads == 1  # the server's TORCH_THREADS, set before measuring
-    assert chosen in batches  # the precision pages decode in now uses what was measured
+    size, taps, threads, *settings = done.stdout.split()
+    assert threads == "1"  # the server's TORCH_THREADS, set before measuring
+    # The precision pages decode in now uses what was measured.
+    assert [size, taps] in (settings[:2], settings[2:])

@@ -183,13 +183,14 @@ def test_inference_convolution_matches_the_stock_layer(
     for batch in (3, InferenceConv2d.FOLD_MAX_BATCH + 1):
         x = torch.randn(batch, 8, 12, 10).contiguous(memory_format=memory_format)
         for relu in (False, True):
-            step = InferenceConv2d(stock, dtype, relu)
-            assert step.uses_taps == taps
-            with torch.inference_mode():
-                expected = stock(x).relu() if relu else stock(x)
-                actual = step(x)
-            assert actual.shape == expected.shape
-            _close_in(dtype, actual, expected)
+            for allow_taps in (True, False):  # False: oneDNN's convolution, as tuning may pick
+                step = InferenceConv2d(stock, dtype, relu, taps=allow_taps)
+                assert step.uses_taps == (taps and allow_taps)
+                with torch.inference_mode():
+                    expected = stock(x).relu() if relu else stock(x)
+                    actual = step(x)
+                assert actual.shape == expected.shape
+                _close_in(dtype, actual, expected)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])

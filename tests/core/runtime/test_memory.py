@@ -43,7 +43,13 @@ def test_limit_malloc_arenas_applies_and_rejects_nonsense() -> None:
         memory.limit_malloc_arenas(0)
 
 
+def test_a_trim_threshold_under_the_mmap_threshold_is_refused() -> None:
+    with pytest.raises(ValueError, match="trim threshold"):
+        memory.keep_freed_memory(memory.MMAP_THRESHOLD // 2)
+
+
 def test_off_glibc_every_setting_is_a_no_op(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(memory, "_libc", lambda: None)
     assert memory.limit_malloc_arenas(2) is False
     assert memory.release_freed_memory() is False
+    assert memory.keep_freed_memory() is False
