@@ -59,9 +59,10 @@ def test_loss_comparison_sets_are_zoo_models_identical_but_for_the_loss(title: s
     default = zoo.ZOO[zoo.DEFAULT_MODEL]
     fields = ("schedule", "init", "learning_rate")
     assert [getattr(recipe, f) for f in fields] == [getattr(default, f) for f in fields]
-    # The full length: 20 epochs like the default model at z = 2, 24 like vae-cnn-z16 at z = 16
-    full = default if recipe.latent_dim == 2 else zoo.ZOO["vae-cnn-z16"]
-    assert recipe.epochs == full.epochs
+    # The full length: 20 epochs like the default model at z = 2; 24 at z = 16, where the
+    # flagship vae-cnn-z16 alone trains longer (36: the best one thread trains in 30 minutes).
+    full = default.epochs if recipe.latent_dim == 2 else zoo._Z16_EPOCHS
+    assert recipe.epochs == full <= zoo.ZOO["vae-cnn-z16"].epochs
     assert recipe.arch == default.arch and recipe.kind == "vae"
 
 
