@@ -195,11 +195,6 @@ def decode_setting(precision: precisions.ResolvedPrecision) -> DecodeSetting:
     return tuned if tuned is not None else DecodeSetting(INFERENCE_BATCH[precision])
 
 
-def inference_batch(precision: precisions.ResolvedPrecision) -> int:
-    """Codes per call for a conv decoder's inference steps (`decode_setting`)."""
-    return decode_setting(precision).batch_size
-
-
 @torch.inference_mode()
 def tune_decode_setting(
     model: Autoencoder,
