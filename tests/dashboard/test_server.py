@@ -68,7 +68,7 @@ report["threads_after_configure"] = torch.get_num_threads()
 server.configure()
 report |= {"threads_after_second_configure": torch.get_num_threads(), "configure_calls": calls}
 
-# A page's 400-point decode, three times on a script thread as Streamlit runs it: the minor page
+# A page's 400-point decode, seven times on a script thread as Streamlit runs it: the minor page
 # faults of each (fresh pages from the kernel).
 import resource, threading
 import numpy as np
@@ -80,14 +80,14 @@ model = build_model(TrainConfig()).to(memory_format=torch.channels_last).eval()
 faults = []
 
 
-def decode_three_times():
-    for _ in range(3):
+def decode_seven_times():
+    for _ in range(7):
         before = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
         latent.decode_points(model, np.zeros((400, 2), np.float32), batch_size=200)
         faults.append(resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before)
 
 
-thread = threading.Thread(target=decode_three_times)
+thread = threading.Thread(target=decode_seven_times)
 thread.start()
 thread.join()
 report["decode_faults"] = faults
@@ -138,10 +138,13 @@ def test_configure_sets_one_torch_thread_and_two_keeping_arenas_once_per_process
 @pytest.mark.skipif(memory._libc() is None, reason="needs glibc's malloc")
 def test_a_configured_server_decodes_again_into_the_pages_it_freed(fresh_server: dict) -> None:
     # Unconfigured, each 400-point decode faulted in ~10,000 fresh pages (half its time).
-    first, second, third = fresh_server["decode_faults"]
+    first, *later = faults = fresh_server["decode_faults"]
     assert first > 1000  # the first decode's activations are new memory
-    assert second < first / 4, fresh_server["decode_faults"]  # a few late first-time buffers
-    assert third < 200, fresh_server["decode_faults"]
+    # Later decodes reuse them: most fault in none. In about one process of ten one later decode,
+    # at no fixed place, faults in 300-1,100 pages: the same with Python's cyclic garbage
+    # collector off, so it comes from outside the decode (we did not find what).
+    assert sorted(later)[len(later) // 2] < 200, faults
+    assert sum(later) < first, faults
 
 
 def test_after_run_empties_urllibs_parse_cache() -> None:
