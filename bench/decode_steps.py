@@ -76,11 +76,10 @@ def main(argv: list[str] | None = None) -> int:
             setting = decoder.DecodeSetting(size, taps)
             decoder.inference_decoder(model, precision, setting)  # prepares the steps
             steps = decoder._INFERENCE_DECODERS[model][(precision, taps)].steps
-            layers = [
-                s
-                for s in steps
-                if isinstance(s, InferenceLinear | InferenceConvTranspose2d | InferenceConv2d)
-            ]
+            # The steps made from a layer (not a ReLU or reshape), by position: their source layer.
+            kinds = InferenceLinear | InferenceConvTranspose2d | InferenceConv2d
+            made = [index for index, step in enumerate(steps) if isinstance(step, kinds)]
+            source_at = dict(zip(made, sources, strict=True))
             times: list[list[float]] = [[] for _ in steps]
             totals = []
             flops = [0.0] * len(steps)
@@ -94,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
                             started = time.perf_counter()
                             x = step(x)
                             per_step[index] += time.perf_counter() - started
-                            if repeat == 0 and step in layers:
-                                flops[index] += step_flops(sources[layers.index(step)], x)
+                            if repeat == 0 and index in source_at:
+                                flops[index] += step_flops(source_at[index], x)
                         x.float()
                     if repeat > 0:  # the first round prepares oneDNN's kernels
                         totals.append(time.perf_counter() - started_all)
